@@ -9,7 +9,7 @@ import importlib.metadata
 import importlib.util
 import sys
 
-from sacbench.sim.protocol import Backend, BackendStatus
+from sacbench.sim.protocol import Backend, BackendStatus, BatchedEnv
 
 ISAACLAB_PYTHON = ((3, 12), (3, 13))
 """Isaac Lab 3.0 supports Python >= 3.12 and < 3.13."""
@@ -56,3 +56,15 @@ def isaaclab_status() -> BackendStatus:
 
     device = torch.cuda.get_device_name(0)
     return BackendStatus(Backend.ISAACLAB, True, detail=f"isaaclab {version} on {device}")
+
+
+def make_isaaclab_env(task: object, num_envs: int, seed: int = 0, **kwargs: object) -> BatchedEnv:
+    """Start Isaac Lab and build ``task`` (the GPU backend).
+
+    Raises:
+        RuntimeError: If Isaac Lab cannot run here; the message lists every missing prerequisite.
+    """
+    status = isaaclab_status()
+    if not status.usable:
+        raise RuntimeError("the Isaac Lab backend is not usable here:\n  - " + "\n  - ".join(status.reasons))
+    raise NotImplementedError("the Isaac Lab adapter is not implemented yet")  # pragma: no cover

@@ -107,5 +107,5 @@ def as_numpy(x: Any) -> np.ndarray:
         return x
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()  # type: ignore[no-any-return]
+        return x.detach().cpu().numpy()
     return np.asarray(x)

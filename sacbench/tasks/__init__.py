@@ -1,0 +1,55 @@
+"""Task registry: ``Robot`` x ``Terrain`` -> `TaskSpec`, and `make_env` to build one on a backend."""
+
+from __future__ import annotations
+
+from sacbench.sim.protocol import Backend, BatchedEnv
+from sacbench.tasks.registry import Robot, TaskSpec, Terrain, all_tasks, get_task, task_names
+from sacbench.tasks.velocity import LEGACY_ACTION_BOUND, VelocityTaskCfg
+
+
+def make_env(
+    task: str | TaskSpec,
+    num_envs: int,
+    seed: int = 0,
+    backend: Backend | str = Backend.MUJOCO,
+    **kwargs: object,
+) -> BatchedEnv:
+    """Build the batched env of ``task`` on ``backend``.
+
+    Args:
+        task: Task name such as ``"anymal_c-rough"`` (see `task_names`) or a `TaskSpec`.
+        num_envs: Number of robots simulated together.
+        seed: Seeds the terrain, randomisation and every draw of the episodes.
+        backend: ``"mujoco"`` (embedded CPU backend) or ``"isaaclab"`` (GPU).
+        **kwargs: Backend options (Isaac Lab: ``device``, ``physics``, ...).
+
+    Raises:
+        LookupError: If the task name is unknown (the message lists the valid names).
+        ValueError: If the backend name is unknown.
+    """
+    spec = get_task(task)
+    try:
+        backend = Backend(backend)
+    except ValueError:
+        valid = ", ".join(b.value for b in Backend)
+        raise ValueError(f"unknown backend {backend!r}; expected one of: {valid}") from None
+    if backend is Backend.MUJOCO:
+        from sacbench.sim.mujoco import MujocoVelocityEnv
+
+        return MujocoVelocityEnv(spec, num_envs=num_envs, seed=seed, **kwargs)  # type: ignore[arg-type]
+    from sacbench.sim.isaaclab import make_isaaclab_env
+
+    return make_isaaclab_env(spec, num_envs=num_envs, seed=seed, **kwargs)
+
+
+__all__ = [
+    "LEGACY_ACTION_BOUND",
+    "Robot",
+    "TaskSpec",
+    "Terrain",
+    "VelocityTaskCfg",
+    "all_tasks",
+    "get_task",
+    "make_env",
+    "task_names",
+]

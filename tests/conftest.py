@@ -1,0 +1,45 @@
+"""Shared helpers of the test suite."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sacbench.tasks import TaskSpec, get_task
+from sacbench.tasks.velocity import CommandsCfg, EventsCfg
+
+
+def quiet_task(
+    name: str, command: tuple[float, float, float] | None = None, **cfg_overrides: object
+) -> TaskSpec:
+    """``name`` without randomisation or observation noise, for hand-checked scenarios.
+
+    Args:
+        name: Registry name.
+        command: If given, every env gets this constant (vx, vy, yaw rate) command.
+        **cfg_overrides: Further `VelocityTaskCfg` fields.
+    """
+    task = get_task(name)
+    events = replace(
+        EventsCfg(),
+        base_mass_scale=None,
+        base_com_range=(0.0, 0.0, 0.0),
+        reset_xy=0.0,
+        reset_yaw=0.0,
+        reset_velocity=0.0,
+        joint_pos_scale=(1.0, 1.0),
+        push_interval_s=None,
+    )
+    cfg = replace(task.cfg, events=events, observation_noise=False, **cfg_overrides)  # type: ignore[arg-type]
+    if command is not None:
+        vx, vy, wz = command
+        cfg = replace(
+            cfg,
+            commands=CommandsCfg(
+                lin_vel_x=(vx, vx),
+                lin_vel_y=(vy, vy),
+                ang_vel_z=(wz, wz),
+                heading_command=False,
+                rel_standing_envs=0.0,
+            ),
+        )
+    return replace(task, cfg=cfg)
