@@ -247,3 +247,19 @@ def test_pushes_set_the_base_moving() -> None:
     still = _mean_speed_after("a1-flat", None)
     pushed = _mean_speed_after("a1-flat", (0.02, 0.02))  # every env pushed at every step
     assert still < 0.05 and pushed > 0.2
+
+
+def test_contacts_register_on_the_border_around_the_grid() -> None:
+    env = MujocoVelocityEnv(quiet_task("a1-rough"), num_envs=2, seed=0)
+    assert env.terrain is not None
+    zero = np.zeros((2, 12))
+    # Robot 0 stands on the flat border box 5 m beyond the grid (a box-vs-sphere pair puts the robot
+    # geom first, unlike plane and heightfield pairs); robot 1 stays where it is.
+    env._qpos[0, 0:3] = (env.terrain.x0 - 5.0, 0.0, 0.3)
+    for _ in range(25):
+        _, _, terminated, _, _ = env.step(zero)
+        assert not terminated.any()
+    assert env.current_contact_time[0].min() > 0  # all four feet on the border box
+    env._qpos[0, 2] = -0.02  # trunk pressed deep into it (a shallow press is over within one
+    _, _, terminated, _, _ = env.step(zero)  # substep, which Isaac Lab's 3-substep history misses)
+    assert terminated.tolist() == [True, False]

@@ -137,6 +137,9 @@ class MujocoVelocityEnv:
             [self._slots[k] for k in self.robot.undesired_contact_links], dtype=int
         )
         self._scan_pattern = height_scan_pattern() if self.cfg.rough else np.zeros((0, 2))
+        self._pyramidal = self.model.opt.cone == mujoco.mjtCone.mjCONE_PYRAMIDAL
+        self._pyramid_rows = np.arange(4)
+        assert (self.model.geom_condim[self.world.geom_slot >= 0] == 3).all()
 
     def _init_actuators(self) -> None:
         act = self.robot.actuator
@@ -233,20 +236,23 @@ class MujocoVelocityEnv:
     def _contact_forces(self) -> np.ndarray:
         """Net normal contact force on each tracked link ``(N, slots)`` for the current substep."""
         d = self.data
-        forces = np.zeros(self.num_envs * self._num_slots)
-        if d.ncon:
-            geom = d.contact.geom
-            slot = np.maximum(self.world.geom_slot[geom[:, 0]], self.world.geom_slot[geom[:, 1]])
-            adr = d.contact.efc_address
-            keep = (slot >= 0) & (adr >= 0)
-            if keep.any():
-                if self.model.opt.cone == mujoco.mjtCone.mjCONE_PYRAMIDAL:
-                    # condim 3: four pyramid-edge rows; the normal force is their sum.
-                    normal = d.efc_force[adr[keep, None] + np.arange(4)].sum(axis=1)
-                else:  # elliptic: the first row is the normal force
-                    normal = d.efc_force[adr[keep]]
-                forces = np.bincount(slot[keep], weights=normal, minlength=forces.size).astype(np.float64)
-        return forces.reshape(self.num_envs, self._num_slots)
+        size = self.num_envs * self._num_slots
+        if not d.ncon:
+            return np.zeros((self.num_envs, self._num_slots))
+        contact = d.contact
+        # MuJoCo orders a pair by geom type, so the robot geom may be either one (a foot sphere comes
+        # before a border box, after the plane or heightfield); terrain geoms have slot -1.
+        geom_slot = self.world.geom_slot
+        geom = contact.geom
+        slot = np.maximum(geom_slot[geom[:, 0]], geom_slot[geom[:, 1]])
+        adr = contact.efc_address
+        keep = (slot >= 0) & (adr >= 0)
+        if self._pyramidal:
+            # condim 3: four pyramid-edge rows; the normal force is their sum.
+            normal = d.efc_force[adr[keep, None] + self._pyramid_rows].sum(axis=1)
+        else:  # elliptic: the first row is the normal force
+            normal = d.efc_force[adr[keep]]
+        return np.bincount(slot[keep], weights=normal, minlength=size).reshape(self.num_envs, self._num_slots)
 
     def _sense_contacts(self, dt: float) -> None:
         """Contact sensor update after one substep: force history and the feet's air-time clocks."""

@@ -27,7 +27,6 @@ _GEOM_TYPE = {
 }
 _ROBOT_RGBA = (0.85, 0.55, 0.2, 1.0)
 _FOOT_RGBA = (0.15, 0.15, 0.15, 1.0)
-_TERRAIN_RGBA = (0.55, 0.6, 0.65, 1.0)
 
 
 @dataclass(frozen=True)
@@ -118,13 +117,28 @@ def _add_actuators(spec: mujoco.MjSpec, robot: RobotSpec, prefix: str) -> None:
             a.ctrllimited = mujoco.mjtLimited.mjLIMITED_FALSE
 
 
+def _add_visuals(spec: mujoco.MjSpec) -> None:
+    """Lights and a grid texture for renders (no effect on the physics)."""
+    spec.worldbody.add_light(pos=[0, 0, 10], dir=[0.3, 0.3, -1], diffuse=[0.7, 0.7, 0.7], castshadow=False)
+    texture = spec.add_texture(
+        name="grid", type=mujoco.mjtTexture.mjTEXTURE_2D, builtin=mujoco.mjtBuiltin.mjBUILTIN_CHECKER,
+        rgb1=[0.55, 0.6, 0.65], rgb2=[0.45, 0.5, 0.55], width=256, height=256,
+    )  # fmt: skip
+    material = spec.add_material(name="ground", texrepeat=[1, 1], texuniform=True)
+    material.textures[mujoco.mjtTextureRole.mjTEXROLE_RGB] = texture.name
+
+
 def _add_terrain(spec: mujoco.MjSpec, terrain: TerrainMap | None, friction: float) -> None:
-    ground = {"contype": TERRAIN_CONTYPE, "conaffinity": TERRAIN_CONAFFINITY, "condim": 3}
+    ground = {
+        "contype": TERRAIN_CONTYPE,
+        "conaffinity": TERRAIN_CONAFFINITY,
+        "condim": 3,
+        "material": "ground",
+    }
     if terrain is None:
         spec.worldbody.add_geom(
-            type=mujoco.mjtGeom.mjGEOM_PLANE, size=[0, 0, 1], friction=[friction, 0.005, 0.0001],
-            rgba=list(_TERRAIN_RGBA), **ground,
-        )  # fmt: skip
+            type=mujoco.mjtGeom.mjGEOM_PLANE, size=[0, 0, 1], friction=[friction, 0.005, 0.0001], **ground
+        )
         return
     zmin, zmax = float(terrain.heights.min()), float(terrain.heights.max())
     (lx, ly), (ny, nx) = terrain.extent, terrain.heights.shape
@@ -135,7 +149,7 @@ def _add_terrain(spec: mujoco.MjSpec, terrain: TerrainMap | None, friction: floa
     spec.worldbody.add_geom(
         type=mujoco.mjtGeom.mjGEOM_HFIELD, hfieldname="terrain",
         pos=[terrain.x0 + lx / 2, terrain.y0 + ly / 2, zmin],
-        friction=[friction, 0.005, 0.0001], rgba=list(_TERRAIN_RGBA), **ground,
+        friction=[friction, 0.005, 0.0001], **ground,
     )  # fmt: skip
     # Isaac Lab's flat border around the grid (top at z = 0), as four boxes.
     b = terrain.cfg.border_width
@@ -148,7 +162,7 @@ def _add_terrain(spec: mujoco.MjSpec, terrain: TerrainMap | None, friction: floa
         spec.worldbody.add_geom(
             type=mujoco.mjtGeom.mjGEOM_BOX, size=[hx, hy, 0.5],
             pos=[terrain.x0 + lx / 2 + cx, terrain.y0 + ly / 2 + cy, -0.5],
-            friction=[friction, 0.005, 0.0001], rgba=list(_TERRAIN_RGBA), **ground,
+            friction=[friction, 0.005, 0.0001], **ground,
         )  # fmt: skip
 
 
@@ -189,6 +203,7 @@ def build_world(
     spec.compiler.degree = False  # joint ranges are in radians
     spec.visual.global_.offwidth = 1280
     spec.visual.global_.offheight = 960
+    _add_visuals(spec)
     _add_terrain(spec, terrain, friction)
     for k in range(num_envs):
         prefix = f"r{k}/"
