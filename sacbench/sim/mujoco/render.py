@@ -1,5 +1,7 @@
-"""Offscreen pictures of the embedded backend (MuJoCo's renderer; ``MUJOCO_GL=egl`` works on CPUs
-through Mesa's software EGL).
+"""Offscreen pictures of the embedded backend.
+
+MuJoCo's renderer needs an OpenGL context: ``MUJOCO_GL=egl`` works on CPU-only machines through
+Mesa's software EGL.
 """
 
 from __future__ import annotations
