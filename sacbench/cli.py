@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
@@ -30,6 +32,67 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key=value`` with a JSON value (numbers, booleans, lists); no code is ever evaluated.
+
+    Raises:
+        argparse.ArgumentTypeError: Naming the text and the expected form.
+    """
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected KEY=VALUE, e.g. batch_size=256 or net_arch=[128,128]"
+        )
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the value must be JSON (a number, true/false, or a list like [128,128])"
+        ) from None
+    return key.strip(), tuple(value) if isinstance(value, list) else value
+
+
+def parse_budget(text: str) -> float:
+    """Budget seconds for argparse (``300``, ``90s``, ``5m``, ``1h30m``)."""
+    from sacbench.train import Budget
+
+    try:
+        return Budget.parse(text).seconds
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sacbench.algos.presets import Scale
+    from sacbench.records import RunStatus, save_run
+    from sacbench.sim.protocol import Backend
+    from sacbench.train import Budget, RunConfig, train
+
+    config = RunConfig(
+        task=args.task,
+        preset=args.preset,
+        seed=args.seed,
+        budget=Budget(args.budget, max_env_steps=args.max_env_steps),
+        scale=Scale(args.scale) if args.scale else None,
+        backend=Backend(args.backend),
+        overrides=dict(args.set),
+        eval_episodes=args.eval_episodes,
+        tensorboard_dir=Path(args.tensorboard) if args.tensorboard else None,
+        progress=not args.no_progress,
+    )
+    record = train(config)
+    path = save_run(record, Path(args.out))
+    final = record.final
+    print(
+        f"{record.run_id}: {record.status.value}; eval return {final.get('eval/episode_return')}, "
+        f"{final.get('train/env_steps'):,} env steps in {record.timing.train_s:.0f} s "
+        f"(+{record.timing.compile_s:.1f} s compile); record: {path}"
+    )
+    if record.error:
+        print(record.error, file=sys.stderr)
+    return 2 if record.status is RunStatus.CRASHED else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per job."""
     parser = argparse.ArgumentParser(prog="sacbench", description=__doc__)
@@ -38,6 +101,45 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="print versions, hardware and usable backends (for bug reports)")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
     doctor.set_defaults(func=_cmd_doctor)
+
+    run = sub.add_parser(
+        "run", help="train one preset on one task for a wall-clock budget; writes a run record"
+    )
+    run.add_argument("--task", required=True, help="task name, e.g. a1-flat or anymal_c-rough")
+    run.add_argument(
+        "--preset", required=True, help="preset name, e.g. sac_tuned (see sacbench.algos.PRESETS)"
+    )
+    run.add_argument("--seed", type=int, default=0, help="Default: %(default)r")
+    run.add_argument(
+        "--budget",
+        type=parse_budget,
+        default="5m",
+        help="training wall-clock, compile excluded: 300, 90s, 5m, 1h. Default: %(default)r",
+    )
+    run.add_argument(
+        "--max-env-steps", type=int, default=None, metavar="N", help="optional cap on transitions"
+    )
+    run.add_argument(
+        "--scale", choices=["cpu", "gpu"], default=None, help="default: cpu on mujoco, gpu on isaaclab"
+    )
+    run.add_argument(
+        "--backend", choices=["mujoco", "isaaclab"], default="mujoco", help="Default: %(default)r"
+    )
+    run.add_argument("--eval-episodes", type=int, default=64, help="Default: %(default)r")
+    run.add_argument(
+        "--set",
+        type=parse_override,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a hyperparameter (repeatable), e.g. --set gradient_steps=4",
+    )
+    run.add_argument(
+        "--out", default="runs", metavar="DIR", help="where the record goes. Default: %(default)r"
+    )
+    run.add_argument("--tensorboard", default=None, metavar="DIR", help="write SB3 TensorBoard logs here")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(func=_cmd_run)
 
     render = sub.add_parser(
         "render", help="save a PNG of a robot of the embedded backend after standing still"
@@ -58,7 +160,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sacbench`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except (LookupError, ValueError, FileNotFoundError) as exc:
+        # Configuration errors (unknown task or preset, bad override, missing bounds file) are
+        # raised before anything runs; training failures end up in the run record instead.
+        parser.exit(2, f"sacbench {args.command}: error: {exc}\n")
     return code
 
 

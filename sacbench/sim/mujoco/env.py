@@ -85,6 +85,7 @@ class MujocoVelocityEnv:
         self.robot = self.task.robot_spec
         self.num_envs = num_envs
         self.seed = seed
+        self.render_mode: str | None = None  # gymnasium convention, read by SB3's VecEnv
         self.rng = np.random.default_rng(seed)
         n, j = num_envs, self.robot.num_joints
         self.num_joints = j

@@ -1,0 +1,361 @@
+"""The post's recipes as presets, at the paper's GPU scale and at a derived CPU scale.
+
+Every value comes from ``shared/reference/sac-massive-sim-blogpost.md`` (cited per preset) or from
+Isaac Lab's own agent configs.  Unspecified SAC values are SBX's defaults, as in the post.
+
+CPU scale (`to_cpu_scale`): the embedded backend simulates ~10-20k env-steps/s on one core, and
+SBX SAC does ~70-130 gradient steps/s with the post's networks there (measured), against a GPU's
+thousands.  The rule, applied to every preset unless it defines its CPU scale itself:
+
+- envs / 16 (1024 -> 64, 2048 -> 128, 4096 -> 256);
+- every hidden layer half as wide (at least 64); batch half as large (at least 128);
+- replay buffer / 4 (at least 100k transitions);
+- gradient steps scaled with the envs so that the replay ratio
+  ``gradient_steps / (num_envs * train_freq)`` stays the same (at least 1 step);
+- PPO keeps its rollout length and minibatch count (so its batch shrinks with the envs);
+- every other hyperparameter unchanged.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+
+from sacbench.bounds import LEGACY, PERCENTILE, UNIT, ActionBounds, BoundsMode
+
+
+class Algo(enum.StrEnum):
+    """Learning algorithms (implementation library in the name)."""
+
+    SBX_SAC = "sbx_sac"
+    SBX_TQC = "sbx_tqc"
+    SBX_PPO = "sbx_ppo"
+    SB3_PPO = "sb3_ppo"
+
+    @property
+    def off_policy(self) -> bool:
+        """SAC and TQC."""
+        return self in (Algo.SBX_SAC, Algo.SBX_TQC)
+
+    @property
+    def jax(self) -> bool:
+        """Whether the algorithm is SBX (JIT-compiled on first use)."""
+        return self is not Algo.SB3_PPO
+
+
+class Scale(enum.StrEnum):
+    """Which hyperparameters a run uses; a report always names its scale."""
+
+    GPU = "gpu"
+    CPU = "cpu"
+
+
+class Activation(enum.StrEnum):
+    """Hidden-layer activations."""
+
+    RELU = "relu"
+    ELU = "elu"
+    TANH = "tanh"
+
+
+class Optimizer(enum.StrEnum):
+    """Optimizers (optax for SBX, torch for SB3)."""
+
+    ADAM = "adam"
+    ADAMW = "adamw"
+
+
+@dataclass(frozen=True)
+class EntropyCoef:
+    """SAC's entropy coefficient: learned from ``init`` (SB3's ``"auto_<init>"``), or fixed."""
+
+    init: float = 1.0
+    learned: bool = True
+
+    def to_sb3(self) -> str | float:
+        """The value SB3/SBX expect for ``ent_coef``."""
+        return f"auto_{self.init}" if self.learned else self.init
+
+
+@dataclass(frozen=True)
+class LinearSchedule:
+    """A learning rate going linearly from ``start`` to ``end``.
+
+    Over the first ``end_fraction`` of the run's budget: SB3's ``get_linear_fn``, driven by the
+    wall-clock budget rather than by a number of steps.
+    """
+
+    start: float
+    end: float
+    end_fraction: float
+
+    def __call__(self, progress_remaining: float) -> float:
+        """SB3's schedule signature: ``progress_remaining`` goes from 1 to 0."""
+        progress = 1.0 - progress_remaining
+        if progress >= self.end_fraction:
+            return self.end
+        return self.start + progress * (self.end - self.start) / self.end_fraction
+
+
+LearningRate = float | LinearSchedule
+
+
+@dataclass(frozen=True)
+class OffPolicyParams:
+    """SAC / TQC hyperparameters (SBX names; defaults are SBX's)."""
+
+    num_envs: int
+    net_arch: tuple[int, ...] = (256, 256)
+    activation: Activation = Activation.RELU
+    layer_norm: bool = False
+    optimizer: Optimizer = Optimizer.ADAM
+    learning_rate: LearningRate = 3e-4
+    buffer_size: int = 1_000_000
+    learning_starts: int = 100
+    batch_size: int = 256
+    tau: float = 0.005
+    gamma: float = 0.99
+    train_freq: int = 1
+    gradient_steps: int = 1
+    policy_delay: int = 1
+    n_steps: int = 1
+    """n-step returns."""
+    ent_coef: EntropyCoef = EntropyCoef()
+    use_sde: bool = False
+    """gSDE: SBX resamples the noise once per rollout of ``train_freq`` steps."""
+    top_quantiles_to_drop_per_net: int = 2
+    """TQC only."""
+    normalize_obs: bool = True
+    """Observation normalisation (SB3 ``VecNormalize``, clip 10)."""
+
+    @property
+    def replay_ratio(self) -> float:
+        """``gradient_steps / (num_envs * train_freq)``: gradient steps per collected transition."""
+        return self.gradient_steps / (self.num_envs * self.train_freq)
+
+
+@dataclass(frozen=True)
+class OnPolicyParams:
+    """PPO hyperparameters (SB3 names)."""
+
+    num_envs: int
+    net_arch: tuple[int, ...] = (64, 64)
+    activation: Activation = Activation.TANH
+    learning_rate: LearningRate = 3e-4
+    n_steps: int = 2048
+    """Rollout length per env."""
+    n_minibatches: int = 32
+    n_epochs: int = 10
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_range: float = 0.2
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    log_std_init: float = 0.0
+    ortho_init: bool = False
+    """SB3: orthogonal init of every layer (action layer gain 0.01). SBX: the actor's last layer
+    orthogonal with scale 0.01 and zero bias, so that the initial actions are near zero (the
+    post's appendix fix)."""
+    optimizer_eps: float = 1e-5
+    normalize_obs: bool = True
+    clip_obs: float = 10.0
+
+    @property
+    def batch_size(self) -> int:
+        """Minibatch size: ``n_steps * num_envs / n_minibatches`` (Isaac Lab's ``n_minibatches``)."""
+        return max(1, self.n_steps * self.num_envs // self.n_minibatches)
+
+    @property
+    def replay_ratio(self) -> None:
+        """Not defined for on-policy algorithms."""
+        return None
+
+
+AlgoParams = OffPolicyParams | OnPolicyParams
+
+
+def _halve(widths: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(max(64, w // 2) for w in widths)
+
+
+def to_cpu_scale(params: AlgoParams) -> AlgoParams:
+    """The documented GPU -> CPU rule (module docstring)."""
+    num_envs = max(16, params.num_envs // 16)
+    if isinstance(params, OnPolicyParams):
+        return replace(params, num_envs=num_envs, net_arch=_halve(params.net_arch))
+    ratio = params.replay_ratio
+    return replace(
+        params,
+        num_envs=num_envs,
+        net_arch=_halve(params.net_arch),
+        batch_size=max(128, params.batch_size // 2),
+        buffer_size=max(100_000, params.buffer_size // 4),
+        gradient_steps=max(1, round(ratio * num_envs * params.train_freq)),
+    )
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named recipe: algorithm, action bounds, and hyperparameters at both scales."""
+
+    name: str
+    algo: Algo
+    bounds: ActionBounds
+    gpu: AlgoParams | None
+    """The paper's settings (``None`` for CPU-only recipes)."""
+    cpu: AlgoParams
+    source: str
+    """Where the values come from (section of the post, or Isaac Lab file)."""
+    learns: bool = True
+    """Whether the recipe is expected to learn; negative controls set ``False``."""
+
+    def params(self, scale: Scale) -> AlgoParams:
+        """Hyperparameters at ``scale``.
+
+        Raises:
+            ValueError: If the preset has no such scale.
+        """
+        if scale is Scale.GPU:
+            if self.gpu is None:
+                raise ValueError(f"preset {self.name!r} has no GPU scale; use scale='cpu'")
+            return self.gpu
+        return self.cpu
+
+
+def derived(
+    name: str, algo: Algo, bounds: ActionBounds, gpu: AlgoParams, source: str, *, learns: bool = True
+) -> Preset:
+    """A preset whose CPU scale follows `to_cpu_scale`."""
+    return Preset(name, algo, bounds, gpu, to_cpu_scale(gpu), source, learns=learns)
+
+
+# --- SAC ------------------------------------------------------------------------------------------
+
+SAC_DEFAULT_GPU = OffPolicyParams(num_envs=1024)
+"""SBX's defaults plus observation normalisation ("SAC and TQC, with default hyperparameters (and
+observation normalization) ... didn't work")."""
+
+SAC_QUICKFIX_GPU = OffPolicyParams(
+    num_envs=2048,
+    net_arch=(512, 256, 128),
+    activation=Activation.ELU,
+    # "When using 2048 envs, gradient_steps=512 corresponds to an update-to-data ratio of 1/4"
+    gradient_steps=512,
+    ent_coef=EntropyCoef(init=0.006),
+)
+
+SAC_TUNED_GPU = OffPolicyParams(
+    num_envs=1024,
+    net_arch=(512, 256, 128),
+    activation=Activation.ELU,
+    layer_norm=True,
+    optimizer=Optimizer.ADAMW,
+    learning_rate=0.00044689099625712413,
+    buffer_size=2_000_000,
+    learning_starts=2000,
+    batch_size=512,
+    tau=0.0023055560568780655,
+    gamma=0.983100250213744,
+    train_freq=1,
+    gradient_steps=32,
+    policy_delay=8,
+    ent_coef=EntropyCoef(init=0.009471776840423638),
+)
+
+SAC_TUNED_ROUGH_GPU = replace(SAC_TUNED_GPU, train_freq=10, gradient_steps=320, use_sde=True, n_steps=3)
+
+# --- PPO ------------------------------------------------------------------------------------------
+
+PPO_ISAACLAB_GPU = OnPolicyParams(
+    num_envs=4096,
+    net_arch=(512, 256, 128),
+    activation=Activation.ELU,
+    learning_rate=1e-3,
+    n_steps=24,
+    n_minibatches=4,
+    n_epochs=5,
+    gamma=0.99,
+    gae_lambda=0.95,
+    clip_range=0.2,
+    ent_coef=0.005,
+    vf_coef=1.0,
+    max_grad_norm=1.0,
+    ortho_init=False,
+    optimizer_eps=1e-8,
+    normalize_obs=True,
+    clip_obs=10.0,
+)
+"""Isaac Lab's ``config/a1/agents/sb3_ppo_cfg.yaml`` (the only SB3 config of the velocity tasks)."""
+
+_POST = "shared/reference/sac-massive-sim-blogpost.md"
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        derived(
+            "sac_default", Algo.SBX_SAC, LEGACY, SAC_DEFAULT_GPU,
+            f"{_POST}, 'The Hunt Begins': SBX defaults + observation normalisation, legacy bounds",
+            learns=False,
+        ),
+        derived(
+            "sac_quickfix", Algo.SBX_SAC, ActionBounds(BoundsMode.FRACTION, fraction=0.03), SAC_QUICKFIX_GPU,
+            f"{_POST}, 'Quick Fix': 3 % of the action space, PPO-like network, ent_coef auto_0.006",
+        ),
+        derived(
+            "sac_tuned", Algo.SBX_SAC, PERCENTILE, SAC_TUNED_GPU,
+            f"{_POST}, 'Optimization Result - Tuned Hyperparameters' + PPO-percentile bounds",
+        ),
+        derived(
+            "sac_tuned_legacy", Algo.SBX_SAC, LEGACY, SAC_TUNED_GPU,
+            "negative control: the tuned recipe with the legacy [-100, 100] bounds",
+            learns=False,
+        ),
+        derived(
+            "sac_tuned_rough", Algo.SBX_SAC, PERCENTILE, SAC_TUNED_ROUGH_GPU,
+            f"{_POST}, 'Improving Exploration and Performance': + train_freq 10, 320 gradient steps,"
+            " gSDE, n_steps 3",
+        ),
+        derived(
+            "tqc_tuned", Algo.SBX_TQC, PERCENTILE, SAC_TUNED_GPU,
+            f"{_POST}: TQC with the tuned SAC hyperparameters (top 2 quantiles dropped per net)",
+        ),
+        derived(
+            "ppo_sb3", Algo.SB3_PPO, LEGACY, PPO_ISAACLAB_GPU,
+            "isaaclab_tasks/contrib/velocity/config/a1/agents/sb3_ppo_cfg.yaml (Isaac Lab's tuned SB3 PPO)",
+        ),
+        derived(
+            "ppo_sbx", Algo.SBX_PPO, LEGACY, replace(PPO_ISAACLAB_GPU, ortho_init=True),
+            f"{_POST}, 'Appendix: SB3 PPO vs. SBX PPO': SBX PPO with the last-layer initialisation fix",
+        ),
+        derived(
+            "ppo_sbx_nofix", Algo.SBX_PPO, LEGACY, PPO_ISAACLAB_GPU,
+            f"{_POST}, 'Appendix: SB3 PPO vs. SBX PPO': SBX PPO before the fix (default last layer)",
+        ),
+        derived(
+            "sac_tuned_unit", Algo.SBX_SAC, UNIT, SAC_TUNED_GPU,
+            "ablation: the tuned recipe in Isaac Lab 3.0's default [-1, 1] box",
+        ),
+    )
+}  # fmt: skip
+
+
+class UnknownPresetError(LookupError):
+    """A preset name that is not registered."""
+
+
+def get_preset(name: str | Preset) -> Preset:
+    """Look a preset up by name.
+
+    Raises:
+        UnknownPresetError: Listing the valid names and the closest one.
+    """
+    if isinstance(name, Preset):
+        return name
+    if name in PRESETS:
+        return PRESETS[name]
+    import difflib
+
+    close = difflib.get_close_matches(name, PRESETS, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise UnknownPresetError(f"unknown preset {name!r}.{hint} Valid presets: {', '.join(PRESETS)}")

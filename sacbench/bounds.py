@@ -1,0 +1,334 @@
+"""Action-bound modes and the VecEnv adapter that applies them.
+
+Isaac Lab 2.x's SB3 wrapper declares ``Box(-100, 100)`` for every locomotion task.  SAC squashes its
+Gaussian with tanh and rescales to the declared box, so with ``[-100, 100]`` its initial actions
+are uniform-ish over +-100 (joint targets +-25 rad on A1) and it never learns; PPO samples
+``N(0, 1)`` and clips, so it barely notices.  The modes:
+
+- ``legacy``: the task's own box (``[-100, 100]``);
+- ``unit``: ``[-1, 1]`` (Isaac Lab 3.0's SB3 default);
+- ``fraction``: a fraction of the legacy box (the post's quick fix: 3 %, i.e. ``[-3, 3]``);
+- ``percentile``: per joint, the 2.5th and 97.5th percentiles of a trained PPO's actions, read
+  from ``sacbench/data/bounds/<backend>/<robot>.json`` (written by ``sacbench bounds``).
+
+The adapter declares the chosen box as the agent's action space and passes actions through
+unchanged: SAC's tanh rescale and PPO's clipping then behave exactly as in SB3.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
+
+from sacbench.sim.protocol import Backend, BatchedEnv, as_numpy
+from sacbench.tasks.registry import TaskSpec
+
+BOUNDS_SCHEMA_VERSION = 1
+
+
+class BoundsMode(enum.StrEnum):
+    """How the agent's action box is chosen."""
+
+    LEGACY = "legacy"
+    UNIT = "unit"
+    FRACTION = "fraction"
+    PERCENTILE = "percentile"
+
+
+@dataclass(frozen=True)
+class ActionBounds:
+    """An action-bound mode and its parameter."""
+
+    mode: BoundsMode
+    fraction: float | None = None
+    """``fraction`` mode: share of the legacy box, in (0, 1]."""
+
+    def __post_init__(self) -> None:
+        if self.mode is BoundsMode.FRACTION:
+            if self.fraction is None or not 0.0 < self.fraction <= 1.0:
+                raise ValueError(
+                    f"fraction={self.fraction!r}: the 'fraction' bound mode needs a fraction in (0, 1],"
+                    " e.g. ActionBounds(BoundsMode.FRACTION, fraction=0.03) for the post's 3 %"
+                )
+        elif self.fraction is not None:
+            raise ValueError(
+                f"fraction={self.fraction} only applies to the 'fraction' mode, not {self.mode.value!r}"
+            )
+
+    def describe(self) -> str:
+        """Short label, e.g. ``fraction(0.03)``."""
+        return f"fraction({self.fraction:g})" if self.mode is BoundsMode.FRACTION else self.mode.value
+
+
+LEGACY = ActionBounds(BoundsMode.LEGACY)
+UNIT = ActionBounds(BoundsMode.UNIT)
+PERCENTILE = ActionBounds(BoundsMode.PERCENTILE)
+
+
+@dataclass(frozen=True)
+class ResolvedBounds:
+    """The box an agent acts in, per joint, and where it came from."""
+
+    mode: BoundsMode
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for run records)."""
+        return {
+            "mode": self.mode.value,
+            "low": list(self.low),
+            "high": list(self.high),
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class PercentileBounds:
+    """A bounds data file: per-joint percentiles of a trained PPO's actions."""
+
+    robot: str
+    joint_order: tuple[str, ...]
+    percentiles: tuple[float, float]
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+    provenance: dict[str, Any]
+
+
+class BoundsFileError(ValueError):
+    """A bounds data file that cannot be used; the message names the file and the field."""
+
+
+def bounds_dir() -> Path:
+    """Folder of the packaged bounds files (``<backend>/<robot>.json``)."""
+    return Path(str(resources.files("sacbench") / "data" / "bounds"))
+
+
+def load_percentile_bounds(path: Path) -> PercentileBounds:
+    """Read and validate a bounds file.
+
+    Raises:
+        BoundsFileError: Naming the file and the bad field.
+    """
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BoundsFileError(f"{path}: cannot read bounds file: {exc}") from exc
+    required = ("schema_version", "robot", "joint_order", "percentiles", "low", "high", "provenance")
+    missing = [k for k in required if k not in raw]
+    if missing:
+        raise BoundsFileError(f"{path}: missing field(s) {missing}; expected {list(required)}")
+    if raw["schema_version"] != BOUNDS_SCHEMA_VERSION:
+        raise BoundsFileError(
+            f"{path}: schema_version={raw['schema_version']!r}, expected {BOUNDS_SCHEMA_VERSION}"
+        )
+    n = len(raw["joint_order"])
+    for key in ("low", "high"):
+        values = raw[key]
+        if (
+            not isinstance(values, list)
+            or len(values) != n
+            or not all(isinstance(v, int | float) for v in values)
+        ):
+            raise BoundsFileError(f"{path}: field {key!r} must be a list of {n} numbers (one per joint)")
+    low, high = np.array(raw["low"], float), np.array(raw["high"], float)
+    if not np.all(np.isfinite(low) & np.isfinite(high) & (low < high)):
+        bad = np.flatnonzero(~(low < high)).tolist()
+        raise BoundsFileError(
+            f"{path}: need finite low < high for every joint; violated at joint index {bad}"
+        )
+    return PercentileBounds(
+        robot=str(raw["robot"]),
+        joint_order=tuple(raw["joint_order"]),
+        percentiles=(float(raw["percentiles"][0]), float(raw["percentiles"][1])),
+        low=tuple(low.tolist()),
+        high=tuple(high.tolist()),
+        provenance=dict(raw["provenance"]),
+    )
+
+
+def find_percentile_bounds(task: TaskSpec, backend: Backend) -> tuple[PercentileBounds, Path]:
+    """The percentile bounds of ``task``'s robot, measured on ``backend`` if available.
+
+    Falls back to the other backend's file for the same robot, with a warning.
+
+    Raises:
+        FileNotFoundError: If no file exists for the robot, with the command that makes one.
+    """
+    robot = task.robot.value
+    candidates = [bounds_dir() / backend.value / f"{robot}.json"]
+    candidates += [bounds_dir() / b.value / f"{robot}.json" for b in Backend if b is not backend]
+    for path in candidates:
+        if path.exists():
+            if path != candidates[0]:
+                warnings.warn(
+                    f"no {backend.value} PPO-percentile bounds for {robot!r}; using {path} instead",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            bounds = load_percentile_bounds(path)
+            if bounds.joint_order != task.robot_spec.joint_order:
+                raise BoundsFileError(
+                    f"{path}: joint_order {list(bounds.joint_order)} differs from the task's"
+                    f" {list(task.robot_spec.joint_order)}"
+                )
+            return bounds, path
+    raise FileNotFoundError(
+        f"no PPO-percentile bounds for robot {robot!r} (looked for {[str(c) for c in candidates]}). "
+        f"Fix: run `sacbench bounds --task {robot}-flat` to extract them from a trained PPO, or choose "
+        "another bound mode (legacy, unit, fraction)."
+    )
+
+
+def resolve_bounds(
+    bounds: ActionBounds, task: TaskSpec, legacy: spaces.Box, backend: Backend
+) -> ResolvedBounds:
+    """The per-joint box for ``bounds`` on ``task``.
+
+    Args:
+        bounds: The mode.
+        task: The task (for the robot's percentile file).
+        legacy: The task's own action space (``Box(-100, 100)`` on both backends).
+        backend: Which backend's percentile file to prefer.
+    """
+    lo, hi = np.asarray(legacy.low, float), np.asarray(legacy.high, float)
+    if bounds.mode is BoundsMode.LEGACY:
+        return ResolvedBounds(bounds.mode, tuple(lo), tuple(hi), "the task's action space")
+    if bounds.mode is BoundsMode.UNIT:
+        return ResolvedBounds(bounds.mode, (-1.0,) * lo.size, (1.0,) * lo.size, "[-1, 1]")
+    if bounds.mode is BoundsMode.FRACTION:
+        assert bounds.fraction is not None
+        f = bounds.fraction
+        return ResolvedBounds(bounds.mode, tuple(lo * f), tuple(hi * f), f"{f:g} x the task's action space")
+    percentile, path = find_percentile_bounds(task, backend)
+    source = f"{path.parent.name}/{path.name}: {percentile.provenance.get('source', '')}".strip()
+    return ResolvedBounds(bounds.mode, percentile.low, percentile.high, source)
+
+
+class DivergedError(RuntimeError):
+    """The policy produced NaN/inf actions, or a loss went non-finite."""
+
+
+class BatchedVecEnv(VecEnv):
+    """SB3 ``VecEnv`` over a backend's batched env, acting in a chosen action box.
+
+    Converts the backend's batches (numpy or torch) once per step, turns auto-resets into SB3's
+    ``terminal_observation`` / ``TimeLimit.truncated`` infos, adds Monitor-style ``episode`` infos,
+    and keeps what the runner's callbacks read: finished episodes since the last `drain_episodes`
+    and the latest ``extras["log"]``.
+
+    Args:
+        env: The batched env (task units: joint target = default + scale * action).
+        bounds: The agent's action box.
+    """
+
+    def __init__(self, env: BatchedEnv, bounds: ResolvedBounds) -> None:
+        obs_dim = env.observation_space.shape[0]
+        observation_space = spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32)
+        action_space = spaces.Box(np.array(bounds.low, np.float32), np.array(bounds.high, np.float32))
+        self.env = env  # before VecEnv.__init__, which reads render_mode through get_attr
+        super().__init__(env.num_envs, observation_space, action_space)
+        self.bounds = bounds
+        self._actions: np.ndarray | None = None
+        self._episode_return = np.zeros(env.num_envs)
+        self._episode_length = np.zeros(env.num_envs, dtype=np.int64)
+        self._finished: list[tuple[float, int, bool]] = []
+        self.last_log: dict[str, float] = {}
+
+    def reset(self) -> VecEnvObs:
+        """Reset every env (seeded by the last `seed` call, if any)."""
+        seed = self._seeds[0] if self._seeds else None
+        obs, _ = self.env.reset(seed=seed)
+        self._reset_seeds()
+        self._episode_return[:] = 0.0
+        self._episode_length[:] = 0
+        return as_numpy(obs).astype(np.float32, copy=False)
+
+    def step_async(self, actions: np.ndarray) -> None:
+        """Store the actions of the next step."""
+        self._actions = actions
+
+    def step_wait(self) -> VecEnvStepReturn:
+        """Step the backend and translate its outputs to SB3's conventions."""
+        actions = self._actions
+        assert actions is not None, "step_async must come first"
+        if not np.isfinite(actions).all():
+            raise DivergedError("the policy produced NaN or inf actions")
+        obs, reward, terminated, truncated, extras = self.env.step(actions)
+        obs, reward = (
+            as_numpy(obs).astype(np.float32, copy=False),
+            as_numpy(reward).astype(np.float32, copy=False),
+        )
+        if not (np.isfinite(obs).all() and np.isfinite(reward).all()):
+            raise DivergedError("the env returned NaN or inf observations or rewards")
+        terminated, truncated = as_numpy(terminated).astype(bool), as_numpy(truncated).astype(bool)
+        dones = terminated | truncated
+        self._episode_return += reward
+        self._episode_length += 1
+        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        ended = np.flatnonzero(dones)
+        if ended.size:
+            final = as_numpy(extras["final_obs"]) if "final_obs" in extras else obs
+            for i in ended:
+                ret, length, fell = (
+                    float(self._episode_return[i]),
+                    int(self._episode_length[i]),
+                    bool(terminated[i]),
+                )
+                infos[i]["terminal_observation"] = final[i].astype(np.float32, copy=False)
+                infos[i]["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
+                infos[i]["episode"] = {"r": ret, "l": length}
+                self._finished.append((ret, length, fell))
+            self._episode_return[ended] = 0.0
+            self._episode_length[ended] = 0
+        if "log" in extras:
+            self.last_log = {k: float(as_numpy(v)) for k, v in extras["log"].items()}
+        return obs, reward, dones, infos
+
+    def drain_episodes(self) -> list[tuple[float, int, bool]]:
+        """Episodes finished since the last call: ``(return, length, terminated)``."""
+        finished, self._finished = self._finished, []
+        return finished
+
+    def close(self) -> None:
+        """Close the backend."""
+        self.env.close()
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        """The backend env's attribute, once per selected env (one batched env serves them all)."""
+        value = (
+            getattr(self.env, attr_name, None) if attr_name == "render_mode" else getattr(self.env, attr_name)
+        )
+        return [value] * len(self._get_indices(indices))
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        """Set an attribute of the backend env."""
+        setattr(self.env, attr_name, value)
+
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any
+    ) -> list[Any]:
+        """Call a method of the backend env once."""
+        return [getattr(self.env, method_name)(*method_args, **method_kwargs)]
+
+    def env_is_wrapped(self, wrapper_class: type[Any], indices: VecEnvIndices = None) -> list[bool]:
+        """No gymnasium wrappers here."""
+        return [False] * len(self._get_indices(indices))
+
+    def _get_indices(self, indices: VecEnvIndices) -> list[int]:
+        if indices is None:
+            return list(range(self.num_envs))
+        if isinstance(indices, int):
+            return [indices]
+        return list(indices)

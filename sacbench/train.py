@@ -1,0 +1,520 @@
+"""The budgeted run: ``train(RunConfig) -> RunRecord``.
+
+A run trains one preset on one task for a wall-clock budget, with set-up and JIT compilation
+measured apart and kept out of the budget, then evaluates the policy deterministically.  It never
+raises for a training failure: NaN/inf actions or losses end it as ``diverged``, any other exception
+as ``crashed``, and the record keeps the curves recorded so far.
+
+Compile time: SBX compiles its update on the first call, and again for each new static argument
+(its ``policy_delay_offset`` cycles through up to ``policy_delay`` values).  For JAX agents the
+runner times every call of the agent's ``train`` and ``predict``; a call slower than ``3 x`` the
+median of the earlier calls of the same function plus 1 s is a compiling call, and its excess over
+that median is compile time.  Torch agents (SB3 PPO) do not compile: nothing is excluded.  The
+budget clock runs on training time = wall time since the start of ``learn`` minus compile time.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.utils import set_random_seed
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+from sacbench.algos.make import make_agent
+from sacbench.algos.presets import AlgoParams, OffPolicyParams, OnPolicyParams, Preset, Scale, get_preset
+from sacbench.bounds import BatchedVecEnv, DivergedError, ResolvedBounds, resolve_bounds
+from sacbench.provenance import collect_environment
+from sacbench.records import RunRecord, RunStatus, Timing, run_id, to_jsonable
+from sacbench.runtime import configure_threads
+from sacbench.sim.protocol import Backend
+from sacbench.tasks import get_task, make_env
+
+EVAL_SEED_OFFSET = 1_000_003
+"""The evaluation env is seeded ``seed + EVAL_SEED_OFFSET``: unseen starts, reproducible."""
+
+_DURATION = re.compile(
+    r"^\s*(?:(?P<h>\d+(?:\.\d+)?)h)?\s*(?:(?P<m>\d+(?:\.\d+)?)m)?\s*(?:(?P<s>\d+(?:\.\d+)?)s?)?\s*$"
+)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long a run trains."""
+
+    seconds: float
+    """Wall-clock training seconds, compile time excluded."""
+    max_env_steps: int | None = None
+    """Optional cap on collected transitions (all envs counted)."""
+
+    def __post_init__(self) -> None:
+        if not self.seconds > 0:
+            raise ValueError(f"budget seconds={self.seconds!r} must be > 0")
+        if self.max_env_steps is not None and self.max_env_steps < 1:
+            raise ValueError(f"max_env_steps={self.max_env_steps} must be >= 1 (or None for no cap)")
+
+    @classmethod
+    def parse(cls, text: str | float, max_env_steps: int | None = None) -> Budget:
+        """Parse ``300``, ``"300"``, ``"90s"``, ``"5m"``, ``"1h30m"``.
+
+        Raises:
+            ValueError: Naming the text and the accepted forms.
+        """
+        if isinstance(text, int | float):
+            return cls(float(text), max_env_steps)
+        match = _DURATION.match(text)
+        if not text.strip() or match is None or not any(match.groupdict().values()):
+            raise ValueError(
+                f"budget {text!r} is not a duration;"
+                " expected seconds (300, 90s), minutes (5m) or hours (1h30m)"
+            )
+        parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
+        return cls(parts["h"] * 3600 + parts["m"] * 60 + parts["s"], max_env_steps)
+
+    def describe(self) -> str:
+        """E.g. ``300 s`` or ``300 s or 1,000,000 env steps``."""
+        text = f"{self.seconds:g} s"
+        return text if self.max_env_steps is None else f"{text} or {self.max_env_steps:,} env steps"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What to run."""
+
+    task: str
+    preset: str | Preset
+    seed: int
+    budget: Budget
+    scale: Scale | None = None
+    """``None``: CPU scale on the embedded backend, GPU scale on Isaac Lab."""
+    backend: Backend = Backend.MUJOCO
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    """Hyperparameter overrides by field name (recorded in the record's hyperparameters)."""
+    eval_episodes: int = 64
+    curve_interval_s: float = 5.0
+    """Training seconds between curve rows."""
+    curve_every_steps: int | None = None
+    """Record curve rows every this many env steps instead (deterministic row positions)."""
+    tensorboard_dir: Path | None = None
+    progress: bool = False
+    overrun_tolerance_s: float | None = None
+    """Overrun above which the run is ``budget_overrun``; default max(5 s, 5 % of the budget)."""
+    backend_options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def resolve_params(preset: Preset, scale: Scale, overrides: Mapping[str, Any]) -> AlgoParams:
+    """The preset's hyperparameters at ``scale`` with ``overrides`` applied.
+
+    Raises:
+        ValueError: If an override names no field (the message lists the fields).
+    """
+    params = preset.params(scale)
+    known = {f.name for f in fields(params)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown hyperparameter(s) {unknown} for {preset.name}; fields: {sorted(known)}")
+    return replace(params, **overrides)
+
+
+class CompileTimer:
+    """Times calls of the agent's compiled functions and books the compile excess apart.
+
+    Args:
+        enabled: Classify slow calls as compiles (JAX agents); when off, only counts train calls.
+        min_compile_s: A compiling call is at least this much slower than the typical call.  XLA
+            takes seconds to compile even a small network, while load on a shared machine slows a
+            normal call by a fraction of its duration: with this floor, contention is never
+            mistaken for compilation (measured: SB3 PPO updates of ~0.3 s varied by up to 0.6 s
+            under a second busy process).
+    """
+
+    def __init__(self, enabled: bool = True, min_compile_s: float = 1.0) -> None:
+        self.enabled = enabled
+        self.min_compile_s = min_compile_s
+        self.compile_s = 0.0
+        self.num_compiles = 0
+        self.train_calls = 0
+        self._durations: dict[str, list[float]] = {}
+
+    def wrap(
+        self, name: str, fn: Callable[..., Any], after: Callable[[], None] | None = None
+    ) -> Callable[..., Any]:
+        """``fn`` timed; ``after`` runs after each call (the divergence check)."""
+        history = self._durations.setdefault(name, [])
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            result = fn(*args, **kwargs)
+            duration = time.perf_counter() - start
+            typical = statistics.median(history[-50:]) if history else 0.0
+            if self.enabled and duration > 3.0 * typical + self.min_compile_s:
+                self.compile_s += duration - typical
+                self.num_compiles += 1
+            else:
+                history.append(duration)
+            if name == "train":
+                self.train_calls += 1
+            if after is not None:
+                after()
+            return result
+
+        return timed
+
+
+def _check_losses(model: BaseAlgorithm) -> None:
+    """Raise `DivergedError` if a loss just logged by the agent is NaN or inf."""
+    for key, value in model.logger.name_to_value.items():
+        if "loss" in key and isinstance(value, int | float) and not math.isfinite(value):
+            raise DivergedError(f"{key} = {value} after {model.num_timesteps} env steps")
+
+
+def _grad_steps_per_call(params: AlgoParams) -> int:
+    if isinstance(params, OffPolicyParams):
+        return params.gradient_steps
+    minibatches = math.ceil(params.n_steps * params.num_envs / params.batch_size)
+    return params.n_epochs * minibatches
+
+
+class _RunCallback(BaseCallback):
+    """Budget stop, curve rows, schedule progress and the progress bar."""
+
+    def __init__(self, run: _Run) -> None:
+        super().__init__()
+        self.run = run
+
+    def _on_training_start(self) -> None:
+        self.run.start_clock()
+
+    def _on_step(self) -> bool:
+        return self.run.on_step(self.model)
+
+
+@dataclass
+class _Run:
+    """Mutable state of one run (so that a crash keeps what was measured)."""
+
+    config: RunConfig
+    params: AlgoParams
+    venv: BatchedVecEnv
+    timer: CompileTimer
+    curves: list[dict[str, float | None]] = field(default_factory=list)
+    returns: list[float] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    falls: list[bool] = field(default_factory=list)
+    learn_start: float = 0.0
+    stopped_at: float | None = None
+    _last_row_time: float = 0.0
+    _last_row_steps: int = 0
+    _last_row_grad: int = 0
+    _last_row_episode: int = 0
+    _bar: Any = None
+    _bar_time: float = 0.0
+
+    def start_clock(self) -> None:
+        self.learn_start = time.perf_counter()
+        if self.config.progress:
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=round(self.config.budget.seconds), unit="s", desc=self.config.task, leave=True
+            )
+
+    def training_time(self) -> float:
+        """Wall time since ``learn`` started, compile excluded."""
+        return time.perf_counter() - self.learn_start - self.timer.compile_s
+
+    def grad_steps(self) -> int:
+        return self.timer.train_calls * _grad_steps_per_call(self.params)
+
+    def on_step(self, model: BaseAlgorithm) -> bool:
+        for ret, length, fell in self.venv.drain_episodes():
+            self.returns.append(ret)
+            self.lengths.append(length)
+            self.falls.append(fell)
+        elapsed = self.training_time()
+        budget = self.config.budget
+        # Schedules (LinearSchedule) run on the budget, not on SB3's total_timesteps.
+        model._current_progress_remaining = max(0.0, 1.0 - elapsed / budget.seconds)
+        due = (
+            model.num_timesteps - self._last_row_steps >= self.config.curve_every_steps
+            if self.config.curve_every_steps
+            else elapsed - self._last_row_time >= self.config.curve_interval_s
+        )
+        if due:
+            self.add_row(model, elapsed)
+        if self._bar is not None and elapsed - self._bar_time >= 0.5:
+            self._bar.n = min(round(elapsed), self._bar.total)
+            recent = self.returns[-100:]
+            self._bar.set_postfix(
+                steps=f"{model.num_timesteps:,}", ret=f"{np.mean(recent):.2f}" if recent else "-"
+            )
+            self._bar_time = elapsed
+        capped = budget.max_env_steps is not None and model.num_timesteps >= budget.max_env_steps
+        if elapsed >= budget.seconds or capped:
+            self.stopped_at = elapsed
+            return False
+        return True
+
+    def add_row(self, model: BaseAlgorithm, elapsed: float) -> None:
+        """Append a curve row covering the time since the previous one."""
+        window = slice(self._last_row_episode, None)
+        rets, lens, falls = self.returns[window], self.lengths[window], self.falls[window]
+        dt = max(elapsed - self._last_row_time, 1e-9)
+        grad = self.grad_steps()
+        row: dict[str, float | None] = {
+            "time_s": round(elapsed, 3),
+            "env_steps": model.num_timesteps,
+            "grad_steps": grad,
+            "episodes": len(rets),
+            "return_mean": float(np.mean(rets)) if rets else None,
+            "length_mean": float(np.mean(lens)) if lens else None,
+            "fall_rate": float(np.mean(falls)) if falls else None,
+            "terrain_level": self.venv.last_log.get("curriculum/terrain_level"),
+            "env_fps": round((model.num_timesteps - self._last_row_steps) / dt, 1),
+            "grad_steps_per_s": round((grad - self._last_row_grad) / dt, 2),
+        }
+        for key in (
+            "train/ent_coef",
+            "train/critic_loss",
+            "train/actor_loss",
+            "train/value_loss",
+            "train/std",
+        ):
+            value = model.logger.name_to_value.get(key)
+            if isinstance(value, int | float) and math.isfinite(value):
+                row[key] = float(value)
+        self.curves.append(row)
+        for key, value in row.items():
+            if value is not None and key != "time_s":
+                model.logger.record(f"sacbench/{key.replace('train/', '')}", value)
+        self._last_row_time, self._last_row_steps, self._last_row_grad = elapsed, model.num_timesteps, grad
+        self._last_row_episode = len(self.returns)
+
+    def close_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _make_vec_env(
+    config: RunConfig, num_envs: int, seed: int, preset: Preset
+) -> tuple[BatchedVecEnv, ResolvedBounds]:
+    env = make_env(
+        config.task, num_envs=num_envs, seed=seed, backend=config.backend, **config.backend_options
+    )
+    bounds = resolve_bounds(preset.bounds, get_task(config.task), env.action_space, config.backend)
+    return BatchedVecEnv(env, bounds), bounds
+
+
+def _normalize(venv: VecEnv, params: AlgoParams) -> VecEnv:
+    if not params.normalize_obs:
+        return venv
+    clip = params.clip_obs if isinstance(params, OnPolicyParams) else 10.0
+    return VecNormalize(venv, norm_obs=True, norm_reward=False, clip_obs=clip, gamma=params.gamma)
+
+
+def action_statistics(actions: np.ndarray, low: np.ndarray, high: np.ndarray) -> dict[str, Any]:
+    """Per-joint percentiles and the share of actions at the bounds (within 1 % of the range).
+
+    Args:
+        actions: ``(num_samples, num_joints)`` actions in the agent's box.
+        low: Lower bounds ``(num_joints,)``.
+        high: Upper bounds ``(num_joints,)``.
+    """
+    span = high - low
+    at_bound = (actions <= low + 0.01 * span) | (actions >= high - 0.01 * span)
+    return {
+        "actions/p2.5": np.percentile(actions, 2.5, axis=0).round(4).tolist(),
+        "actions/p50": np.percentile(actions, 50, axis=0).round(4).tolist(),
+        "actions/p97.5": np.percentile(actions, 97.5, axis=0).round(4).tolist(),
+        "actions/at_bounds": float(at_bound.mean()),
+        "actions/at_bounds_per_joint": at_bound.mean(axis=0).round(4).tolist(),
+    }
+
+
+def evaluate(model: BaseAlgorithm, config: RunConfig, preset: Preset, train_venv: VecEnv) -> dict[str, Any]:
+    """Deterministic policy, ``eval_episodes`` envs of a fresh env, one full episode each.
+
+    Returns:
+        ``eval/*`` metrics and ``actions/*`` statistics of the evaluated actions.
+    """
+    n = config.eval_episodes
+    base, bounds = _make_vec_env(config, n, config.seed + EVAL_SEED_OFFSET, preset)
+    venv: VecEnv = base
+    if isinstance(train_venv, VecNormalize):
+        venv = VecNormalize(
+            base, training=False, norm_obs=True, norm_reward=False, clip_obs=train_venv.clip_obs
+        )
+        venv.obs_rms = train_venv.obs_rms.copy()
+    obs: Any = venv.reset()
+    done_once = np.zeros(n, dtype=bool)
+    returns, lengths, falls = np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+    actions_seen = []
+    max_steps = get_task(config.task).cfg.max_episode_length + 1
+    for _ in range(max_steps):
+        actions, _ = model.predict(obs, deterministic=True)
+        actions_seen.append(actions[~done_once])
+        obs, _, dones, infos = venv.step(actions)
+        for i in np.flatnonzero(dones & ~done_once):
+            returns[i] = infos[i]["episode"]["r"]
+            lengths[i] = infos[i]["episode"]["l"]
+            falls[i] = not infos[i]["TimeLimit.truncated"]
+        done_once |= dones
+        if done_once.all():
+            break
+    venv.close()
+    metrics: dict[str, Any] = {
+        "eval/episodes": int(n),
+        "eval/episode_return": float(returns.mean()),
+        "eval/episode_return_std": float(returns.std()),
+        "eval/episode_length": float(lengths.mean()),
+        "eval/fall_rate": float(falls.mean()),
+    }
+    metrics.update(
+        action_statistics(np.concatenate(actions_seen), np.array(bounds.low), np.array(bounds.high))
+    )
+    return metrics
+
+
+def _final_metrics(run: _Run, params: AlgoParams, model: BaseAlgorithm | None) -> dict[str, Any]:
+    train_s = (
+        run.stopped_at if run.stopped_at is not None else (run.training_time() if run.learn_start else 0.0)
+    )
+    steps = model.num_timesteps if model is not None else 0
+    recent = run.returns[-100:]
+    return {
+        "train/env_steps": int(steps),
+        "train/grad_steps": run.grad_steps(),
+        "train/replay_ratio": params.replay_ratio,
+        "train/env_fps": steps / train_s if train_s > 0 else None,
+        "train/grad_steps_per_s": run.grad_steps() / train_s if train_s > 0 else None,
+        "train/episodes": len(run.returns),
+        "train/episode_return": float(np.mean(recent)) if recent else None,
+        "train/fall_rate": float(np.mean(run.falls[-100:])) if run.falls else None,
+        "curriculum/terrain_level": run.venv.last_log.get("curriculum/terrain_level"),
+    }
+
+
+def _instrument(model: BaseAlgorithm, timer: CompileTimer) -> None:
+    """Time the agent's compiled entry points and check its losses after every update."""
+    agent: Any = model  # ``train`` lives on the subclasses; patched per instance
+    agent.train = timer.wrap("train", agent.train, after=lambda: _check_losses(model))
+    agent.predict = timer.wrap("predict", agent.predict)
+    if hasattr(agent.policy, "predict_all"):  # SBX PPO's rollout path
+        agent.policy.predict_all = timer.wrap("predict_all", agent.policy.predict_all)
+
+
+def _learn(model: BaseAlgorithm, run: _Run, name: str) -> tuple[RunStatus, str | None]:
+    """``model.learn`` until the budget callback stops it; failures become a status."""
+    try:
+        model.learn(
+            total_timesteps=run.config.budget.max_env_steps or 10**12,
+            callback=_RunCallback(run),
+            tb_log_name=name,
+        )
+    except DivergedError as exc:
+        return RunStatus.DIVERGED, str(exc)
+    except Exception:
+        return RunStatus.CRASHED, traceback.format_exc()
+    finally:
+        run.close_bar()
+    return RunStatus.OK, None
+
+
+def _overran(config: RunConfig, overrun: float, env_steps: int) -> bool:
+    tolerance = config.overrun_tolerance_s
+    if tolerance is None:
+        tolerance = max(5.0, 0.05 * config.budget.seconds)
+    capped = config.budget.max_env_steps is not None and env_steps >= config.budget.max_env_steps
+    return overrun > tolerance and not capped
+
+
+def train(config: RunConfig) -> RunRecord:
+    """Train, evaluate, and describe the run.
+
+    Raises:
+        LookupError: For an unknown task or preset, before anything runs.
+        ValueError: For a bad override or budget, before anything runs.  Training failures never
+            raise: they end in the record's status.
+    """
+    t0, cpu0, start_utc = time.perf_counter(), time.process_time(), datetime.now(UTC)
+    threads = configure_threads(jax_platform="cpu" if config.backend is Backend.MUJOCO else "")
+    preset, task = get_preset(config.preset), get_task(config.task)
+    scale = config.scale or (Scale.CPU if config.backend is Backend.MUJOCO else Scale.GPU)
+    params = resolve_params(preset, scale, config.overrides)
+    set_random_seed(config.seed)
+
+    base, bounds = _make_vec_env(config, params.num_envs, config.seed, preset)
+    venv = _normalize(base, params)
+    tb = str(config.tensorboard_dir) if config.tensorboard_dir else None
+    model = make_agent(preset.algo, params, venv, seed=config.seed, tensorboard_log=tb)
+    timer = CompileTimer(enabled=preset.algo.jax)
+    _instrument(model, timer)
+    run = _Run(config, params, base, timer)
+    setup_s = time.perf_counter() - t0
+
+    name = run_id(task.name, preset.name, config.seed)
+    status, error = _learn(model, run, name)
+    if run.stopped_at is None and run.learn_start:
+        run.stopped_at = run.training_time()
+    train_s = run.stopped_at or 0.0
+    overrun = max(0.0, train_s - config.budget.seconds)
+    if run.learn_start:
+        run.add_row(model, train_s)
+
+    final = _final_metrics(run, params, model)
+    eval_start = time.perf_counter()
+    if status is RunStatus.OK:
+        try:
+            final.update(evaluate(model, config, preset, venv))
+        except Exception:
+            status, error = RunStatus.CRASHED, "evaluation failed:\n" + traceback.format_exc()
+        if status is RunStatus.OK and _overran(config, overrun, model.num_timesteps):
+            status = RunStatus.BUDGET_OVERRUN
+    eval_s = time.perf_counter() - eval_start
+    venv.close()
+
+    environment = to_jsonable(collect_environment())
+    environment.update(
+        threads=to_jsonable(threads), start_utc=start_utc.isoformat(), end_utc=datetime.now(UTC).isoformat()
+    )
+    return RunRecord(
+        run_id=name,
+        task=task.name,
+        robot=task.robot.value,
+        terrain=task.terrain.value,
+        backend=config.backend.value,
+        scale=scale.value,
+        preset=preset.name,
+        algo=preset.algo.value,
+        seed=config.seed,
+        num_envs=params.num_envs,
+        budget={"seconds": config.budget.seconds, "max_env_steps": config.budget.max_env_steps},
+        hyperparameters=to_jsonable(params) | {"overrides": to_jsonable(dict(config.overrides))},
+        bounds=bounds.to_dict(),
+        timing=Timing(
+            setup_s=round(setup_s, 3),
+            compile_s=round(timer.compile_s, 3),
+            train_s=round(train_s, 3),
+            overrun_s=round(overrun, 3),
+            eval_s=round(eval_s, 3),
+            total_s=round(time.perf_counter() - t0, 3),
+            num_compiles=timer.num_compiles,
+            cpu_s=round(time.process_time() - cpu0, 3),
+        ),
+        curves=run.curves,
+        final=to_jsonable(final),
+        status=status,
+        error=error,
+        provenance=environment,
+    )

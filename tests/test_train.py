@@ -1,0 +1,229 @@
+"""The budgeted runner, for real: tiny SBX/SB3 trainings on the embedded backend."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import sacbench.train as train_module
+from sacbench.algos import PRESETS, Scale, get_preset, to_cpu_scale
+from sacbench.algos.presets import LinearSchedule, OffPolicyParams, UnknownPresetError
+from sacbench.cli import main as cli_main
+from sacbench.records import RunStatus, load_run, save_run
+from sacbench.sim.mujoco import MujocoVelocityEnv
+from sacbench.train import Budget, CompileTimer, RunConfig, action_statistics, resolve_params, train
+
+TINY_SAC = {
+    "num_envs": 8,
+    "net_arch": (32, 32),
+    "batch_size": 32,
+    "buffer_size": 5000,
+    "learning_starts": 64,
+    "gradient_steps": 1,
+    "policy_delay": 1,
+}
+TINY_PPO = {"num_envs": 8, "net_arch": (32, 32), "n_steps": 16, "n_minibatches": 2, "n_epochs": 2}
+TIMING_FIELDS = {"time_s", "env_fps", "grad_steps_per_s"}
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("300", 300.0), ("90s", 90.0), ("5m", 300.0), ("2.5m", 150.0), ("1h30m", 5400.0)]
+)
+def test_budget_parses_durations(text: str, seconds: float) -> None:
+    assert Budget.parse(text).seconds == seconds
+
+
+@pytest.mark.parametrize("text", ["", "five minutes", "5min", "-5", "0"])
+def test_bad_budgets_are_refused_with_the_accepted_forms(text: str) -> None:
+    with pytest.raises(ValueError, match="budget"):
+        Budget.parse(text)
+
+
+def test_presets_carry_the_posts_values() -> None:
+    tuned = get_preset("sac_tuned").params(Scale.GPU)
+    assert isinstance(tuned, OffPolicyParams)
+    assert (tuned.batch_size, tuned.buffer_size, tuned.gradient_steps, tuned.policy_delay) == (
+        512,
+        2_000_000,
+        32,
+        8,
+    )
+    assert tuned.gamma == pytest.approx(0.9831, abs=1e-4) and tuned.tau == pytest.approx(0.00231, abs=1e-5)
+    assert tuned.ent_coef.to_sb3() == "auto_0.009471776840423638"
+    assert tuned.replay_ratio == pytest.approx(32 / 1024)
+    rough = get_preset("sac_tuned_rough").params(Scale.GPU)
+    assert isinstance(rough, OffPolicyParams)
+    assert (rough.train_freq, rough.gradient_steps, rough.use_sde, rough.n_steps) == (10, 320, True, 3)
+    assert get_preset("sac_quickfix").bounds.fraction == 0.03
+    assert {p.bounds.mode.value for p in PRESETS.values()} == {"legacy", "unit", "fraction", "percentile"}
+
+
+def test_cpu_scale_keeps_the_replay_ratio() -> None:
+    for preset in PRESETS.values():
+        gpu, cpu = preset.params(Scale.GPU), preset.params(Scale.CPU)
+        assert cpu.num_envs == gpu.num_envs // 16
+        if isinstance(gpu, OffPolicyParams) and gpu.replay_ratio * cpu.num_envs * gpu.train_freq >= 1:
+            assert cpu.replay_ratio == pytest.approx(gpu.replay_ratio)
+    assert to_cpu_scale(get_preset("sac_tuned").params(Scale.GPU)).net_arch == (256, 128, 64)
+
+
+def test_unknown_preset_and_override_are_explained() -> None:
+    with pytest.raises(UnknownPresetError, match="Did you mean 'sac_tuned'"):
+        get_preset("sac_tund")
+    with pytest.raises(ValueError, match=r"unknown hyperparameter\(s\) \['lr'\] for sac_tuned; fields: \["):
+        resolve_params(get_preset("sac_tuned"), Scale.CPU, {"lr": 1e-3})
+
+
+def test_linear_schedule_runs_on_the_budget() -> None:
+    schedule = LinearSchedule(start=5e-4, end=1e-5, end_fraction=0.15)
+    assert schedule(1.0) == pytest.approx(5e-4)
+    assert schedule(1.0 - 0.075) == pytest.approx((5e-4 + 1e-5) / 2)
+    assert schedule(0.5) == pytest.approx(1e-5)
+
+
+def test_compile_timer_books_only_the_slow_first_calls() -> None:
+    delays = [0.4, 0.01, 0.01, 0.05, 0.35, 0.01]  # two "compiles" and one slow-ish normal call
+    timer = CompileTimer(min_compile_s=0.2)
+    remaining = iter(delays)
+    fn = timer.wrap("train", lambda: time.sleep(next(remaining)))
+    for _ in delays:
+        fn()
+    assert timer.num_compiles == 2
+    assert 0.6 < timer.compile_s < 0.8  # the excess over the typical 10 ms call
+    assert timer.train_calls == 6
+    torch_timer = CompileTimer(enabled=False)
+    remaining = iter(delays)
+    fn = torch_timer.wrap("train", lambda: time.sleep(next(remaining)))
+    for _ in delays:
+        fn()
+    assert torch_timer.compile_s == 0.0 and torch_timer.train_calls == 6
+
+
+def test_action_statistics_on_a_hand_made_array() -> None:
+    actions = np.array([[-1.0, 0.0], [1.0, 0.5], [0.0, 0.995], [0.5, -0.2]])
+    stats = action_statistics(actions, np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
+    assert stats["actions/at_bounds_per_joint"] == [0.5, 0.25]
+    assert stats["actions/at_bounds"] == pytest.approx(3 / 8)
+    assert stats["actions/p50"] == [0.25, 0.25]
+
+
+def _config(preset: str, **kwargs: Any) -> RunConfig:
+    overrides = TINY_PPO if "ppo" in preset else TINY_SAC
+    defaults: dict[str, Any] = {
+        "task": "a1-flat",
+        "preset": preset,
+        "seed": 0,
+        "budget": Budget(600, max_env_steps=8 * 60),
+        "overrides": overrides,
+        "eval_episodes": 4,
+        "curve_every_steps": 8 * 15,
+    }
+    defaults.update(kwargs)
+    return RunConfig(**defaults)
+
+
+def test_sac_run_record(tmp_path: Path) -> None:
+    record = train(_config("sac_tuned"))
+    assert record.status is RunStatus.OK, record.error
+    assert record.run_id == "a1-flat__sac_tuned__s0"
+    assert (record.scale, record.backend, record.num_envs) == ("cpu", "mujoco", 8)
+    assert record.bounds["mode"] == "percentile"
+    assert (
+        record.timing.compile_s > 0.5 and record.timing.num_compiles >= 1
+    )  # JAX compiled, and it was measured
+    assert record.final["train/env_steps"] >= 8 * 60
+    assert record.final["train/grad_steps"] > 0
+    assert record.hyperparameters["overrides"]["batch_size"] == 32
+    assert record.hyperparameters["batch_size"] == 32 and record.hyperparameters["gamma"] == pytest.approx(
+        0.9831, 1e-3
+    )
+    assert len(record.curves) >= 4 and record.curves[-1]["env_steps"] == record.final["train/env_steps"]
+    assert record.final["eval/episodes"] == 4 and np.isfinite(record.final["eval/episode_return"])
+    assert len(record.final["actions/p97.5"]) == 12
+    assert record.provenance["packages"]["sbx-rl"]
+    assert load_run(save_run(record, tmp_path)) == record
+
+
+def _comparable(record: Any) -> Any:
+    curves = [{k: v for k, v in row.items() if k not in TIMING_FIELDS} for row in record.curves]
+    final = {k: v for k, v in record.final.items() if k not in ("train/env_fps", "train/grad_steps_per_s")}
+    return curves, final, record.hyperparameters
+
+
+@pytest.mark.parametrize("preset", ["sac_tuned", "ppo_sb3"])
+def test_same_seed_same_record_except_timing(preset: str) -> None:
+    first, second = train(_config(preset)), train(_config(preset))
+    assert first.status is second.status is RunStatus.OK
+    assert _comparable(first) == _comparable(second)
+    third = train(_config(preset, seed=1))
+    assert _comparable(third)[1]["eval/episode_return"] != _comparable(first)[1]["eval/episode_return"]
+
+
+def test_wall_clock_budget_stops_the_run() -> None:
+    record = train(_config("ppo_sb3", budget=Budget(3.0), curve_every_steps=None, curve_interval_s=1.0))
+    assert record.status is RunStatus.OK
+    assert 3.0 <= record.timing.train_s < 4.0
+    assert record.timing.overrun_s == pytest.approx(record.timing.train_s - 3.0, abs=1e-3)
+    assert len(record.curves) >= 3
+
+
+class _FaultyEnv:
+    """Delegates to a real env; from step ``at`` on, returns NaN observations or raises."""
+
+    def __init__(self, env: MujocoVelocityEnv, at: int, mode: str) -> None:
+        self.env, self.at, self.mode, self.steps = env, at, mode, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.env, name)
+
+    def step(self, actions: np.ndarray) -> Any:
+        self.steps += 1
+        out = self.env.step(actions)
+        if self.steps >= self.at:
+            if self.mode == "raise":
+                raise RuntimeError("simulated fault in the simulator")
+            return (np.full_like(out[0], np.nan), *out[1:])
+        return out
+
+
+@pytest.mark.parametrize(("mode", "status"), [("nan", RunStatus.DIVERGED), ("raise", RunStatus.CRASHED)])
+def test_failures_are_recorded_with_the_curves_so_far(
+    monkeypatch: pytest.MonkeyPatch, mode: str, status: RunStatus
+) -> None:
+    real_make_env = train_module.make_env
+
+    def faulty(task: str, num_envs: int, seed: int, **kwargs: Any) -> Any:
+        return _FaultyEnv(real_make_env(task, num_envs=num_envs, seed=seed, **kwargs), at=40, mode=mode)
+
+    monkeypatch.setattr(train_module, "make_env", faulty)
+    record = train(_config("ppo_sb3", curve_every_steps=8 * 10))
+    assert record.status is status
+    assert record.error is not None
+    assert ("NaN or inf" in record.error) if mode == "nan" else ("simulated fault" in record.error)
+    assert [row["env_steps"] for row in record.curves][:3] == [80, 160, 240]  # kept up to the failure
+    assert "eval/episode_return" not in record.final
+
+
+def _set_args(overrides: dict[str, Any]) -> list[str]:
+    """``--set key=value`` arguments, JSON values (tuples as lists)."""
+    pairs = [f"{k}={list(v) if isinstance(v, tuple) else v}".replace(" ", "") for k, v in overrides.items()]
+    return [arg for pair in pairs for arg in ("--set", pair)]
+
+
+def test_cli_run_writes_a_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli_main(
+        [
+            "run", "--task", "a1-flat", "--preset", "ppo_sb3", "--budget", "2s", "--no-progress",
+            "--eval-episodes", "2", "--out", str(tmp_path),
+            *_set_args(TINY_PPO),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "a1-flat__ppo_sb3__s0: ok" in out
+    record = load_run(tmp_path / "a1-flat__ppo_sb3__s0.json")
+    assert record.hyperparameters["net_arch"] == [32, 32]
