@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
 from sacbench.sim.protocol import Backend, BatchedEnv, as_numpy
@@ -332,3 +332,79 @@ class BatchedVecEnv(VecEnv):
         if isinstance(indices, int):
             return [indices]
         return list(indices)
+
+
+RECORDED_PERCENTILES = (0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 97.5, 99.0, 99.5)
+"""Percentiles of the recorded actions kept in run records (what ``sacbench bounds`` can extract)."""
+HISTOGRAM_BINS = 60
+
+
+class ActionRecorder(VecEnvWrapper):
+    """Records the actions a policy sends to the env, in a ring buffer of bounded size.
+
+    The post's method: watch what a trained PPO actually commands, then bound SAC to its 2.5th and
+    97.5th percentiles.  Memory stays ``max_samples x num_joints`` float32 however long the run;
+    the buffer keeps the most recent samples (the trained policy, not its first random steps).
+
+    Args:
+        venv: The VecEnv whose actions are recorded.
+        max_samples: Ring-buffer rows (one row per env per step).
+    """
+
+    def __init__(self, venv: VecEnv, max_samples: int = 65_536) -> None:
+        super().__init__(venv)
+        if max_samples < venv.num_envs:
+            raise ValueError(f"max_samples={max_samples} must hold at least one step of {venv.num_envs} envs")
+        shape = self.action_space.shape
+        assert shape is not None
+        self.max_samples = max_samples
+        self._buffer = np.zeros((max_samples, shape[0]), dtype=np.float32)
+        self._next = 0
+        self.num_seen = 0
+
+    def reset(self) -> VecEnvObs:
+        """Reset the wrapped env (the recording is kept)."""
+        return self.venv.reset()
+
+    def step_async(self, actions: np.ndarray) -> None:
+        """Record, then forward, the actions of all envs."""
+        rows = np.asarray(actions, dtype=np.float32).reshape(self.num_envs, -1)
+        idx = (self._next + np.arange(len(rows))) % self.max_samples
+        self._buffer[idx] = rows
+        self._next = int((self._next + len(rows)) % self.max_samples)
+        self.num_seen += len(rows)
+        self.venv.step_async(actions)
+
+    def step_wait(self) -> VecEnvStepReturn:
+        """Forward the step results unchanged."""
+        return self.venv.step_wait()
+
+    def samples(self) -> np.ndarray:
+        """The recorded actions ``(min(num_seen, max_samples), num_joints)``, oldest first."""
+        if self.num_seen < self.max_samples:
+            return self._buffer[: self.num_seen].copy()
+        return np.roll(self._buffer, -self._next, axis=0)
+
+    def summary(self) -> dict[str, Any]:
+        """Percentiles and a histogram per joint, for the run record (JSON-ready)."""
+        actions = self.samples()
+        if len(actions) == 0:
+            return {"recorded_actions/samples": 0}
+        low, high = self.action_space.low, self.action_space.high  # type: ignore[attr-defined]
+        span = high - low
+        at_bound = (actions <= low + 0.01 * span) | (actions >= high - 0.01 * span)
+        edges, counts = [], []
+        for j in range(actions.shape[1]):
+            c, e = np.histogram(actions[:, j], bins=HISTOGRAM_BINS)
+            edges.append(e.round(5).tolist())
+            counts.append(c.tolist())
+        return {
+            "recorded_actions/samples": len(actions),
+            "recorded_actions/seen": int(self.num_seen),
+            "recorded_actions/percentiles": list(RECORDED_PERCENTILES),
+            "recorded_actions/quantiles": np.percentile(actions, RECORDED_PERCENTILES, axis=0)
+            .round(5)
+            .tolist(),
+            "recorded_actions/at_bounds_per_joint": at_bound.mean(axis=0).round(5).tolist(),
+            "recorded_actions/histogram": {"edges": edges, "counts": counts},
+        }

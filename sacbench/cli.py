@@ -93,6 +93,46 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 2 if record.status is RunStatus.CRASHED else 0
 
 
+def _cmd_bounds(args: argparse.Namespace) -> int:
+    from sacbench.bounds_tool import default_bounds_path, extract_bounds, plot_action_histograms, write_bounds
+    from sacbench.records import load_run, save_run
+    from sacbench.sim.protocol import Backend
+    from sacbench.train import Budget, RunConfig, train
+
+    if args.from_record:
+        record = load_run(Path(args.from_record))
+    else:
+        if not args.task:
+            raise ValueError("give --task TASK to train a PPO (or --from-record RECORD.json)")
+        config = RunConfig(
+            task=args.task,
+            preset=args.preset,
+            seed=args.seed,
+            budget=Budget(args.budget),
+            backend=Backend(args.backend),
+            record_actions=args.samples,
+            progress=not args.no_progress,
+        )
+        record = train(config)
+        print(
+            f"trained {record.run_id}: {record.status.value},"
+            f" eval return {record.final.get('eval/episode_return')}"
+        )
+        print(f"run record: {save_run(record, Path(args.runs_dir))}")
+    bounds = extract_bounds(record, tuple(args.percentiles))
+    path = (
+        Path(args.out) / f"{bounds.robot}.json"
+        if args.out
+        else default_bounds_path(record.backend, bounds.robot)
+    )
+    write_bounds(bounds, path)
+    figure = plot_action_histograms(record, bounds, path.with_suffix(".png"))
+    print(f"bounds: {path}\nfigure: {figure}")
+    for name, lo, hi in zip(bounds.joint_order, bounds.low, bounds.high, strict=True):
+        print(f"  {name:<18} [{lo:7.3f}, {hi:7.3f}]")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per job."""
     parser = argparse.ArgumentParser(prog="sacbench", description=__doc__)
@@ -140,6 +180,38 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tensorboard", default=None, metavar="DIR", help="write SB3 TensorBoard logs here")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=_cmd_run)
+
+    bounds = sub.add_parser(
+        "bounds",
+        help="PPO-percentile action bounds: train a PPO (or read a record) and write the bounds file",
+    )
+    source = bounds.add_mutually_exclusive_group(required=True)
+    source.add_argument("--task", help="train on this task (its robot gets the bounds), e.g. a1-flat")
+    source.add_argument("--from-record", metavar="JSON", help="a finished run recorded with record_actions")
+    bounds.add_argument("--preset", default="ppo_sb3", help="Default: %(default)r")
+    bounds.add_argument("--budget", type=parse_budget, default="5m", help="Default: %(default)r")
+    bounds.add_argument("--seed", type=int, default=0, help="Default: %(default)r")
+    bounds.add_argument(
+        "--backend", choices=["mujoco", "isaaclab"], default="mujoco", help="Default: %(default)r"
+    )
+    bounds.add_argument(
+        "--samples",
+        type=int,
+        default=65_536,
+        help="recorded actions (env x steps) at the end of training. Default: %(default)r",
+    )
+    bounds.add_argument(
+        "--percentiles",
+        type=float,
+        nargs=2,
+        default=[2.5, 97.5],
+        metavar=("LOW", "HIGH"),
+        help="Default: 2.5 97.5",
+    )
+    bounds.add_argument("--out", default=None, metavar="DIR", help="default: sacbench/data/bounds/<backend>/")
+    bounds.add_argument("--runs-dir", default="reports/bounds", metavar="DIR", help="Default: %(default)r")
+    bounds.add_argument("--no-progress", action="store_true")
+    bounds.set_defaults(func=_cmd_bounds)
 
     render = sub.add_parser(
         "render", help="save a PNG of a robot of the embedded backend after standing still"

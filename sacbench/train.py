@@ -34,7 +34,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from sacbench.algos.make import make_agent
 from sacbench.algos.presets import AlgoParams, OffPolicyParams, OnPolicyParams, Preset, Scale, get_preset
-from sacbench.bounds import BatchedVecEnv, DivergedError, ResolvedBounds, resolve_bounds
+from sacbench.bounds import ActionRecorder, BatchedVecEnv, DivergedError, ResolvedBounds, resolve_bounds
 from sacbench.provenance import collect_environment
 from sacbench.records import RunRecord, RunStatus, Timing, run_id, to_jsonable
 from sacbench.runtime import configure_threads
@@ -111,6 +111,9 @@ class RunConfig:
     overrun_tolerance_s: float | None = None
     """Overrun above which the run is ``budget_overrun``; default max(5 s, 5 % of the budget)."""
     backend_options: Mapping[str, Any] = field(default_factory=dict)
+    record_actions: int = 0
+    """Record the policy's last ``record_actions`` actions (per env and step) into the record's
+    ``recorded_actions/*`` fields (percentiles, histograms); 0 disables."""
 
 
 def resolve_params(preset: Preset, scale: Scale, overrides: Mapping[str, Any]) -> AlgoParams:
@@ -455,7 +458,8 @@ def train(config: RunConfig) -> RunRecord:
     set_random_seed(config.seed)
 
     base, bounds = _make_vec_env(config, params.num_envs, config.seed, preset)
-    venv = _normalize(base, params)
+    recorder = ActionRecorder(base, config.record_actions) if config.record_actions else None
+    venv = _normalize(recorder or base, params)
     tb = str(config.tensorboard_dir) if config.tensorboard_dir else None
     model = make_agent(preset.algo, params, venv, seed=config.seed, tensorboard_log=tb)
     timer = CompileTimer(enabled=preset.algo.jax)
@@ -473,6 +477,8 @@ def train(config: RunConfig) -> RunRecord:
         run.add_row(model, train_s)
 
     final = _final_metrics(run, params, model)
+    if recorder is not None:
+        final.update(recorder.summary())
     eval_start = time.perf_counter()
     if status is RunStatus.OK:
         try:

@@ -1,0 +1,139 @@
+"""``sacbench bounds``: PPO-percentile action bounds from a run's recorded actions.
+
+The post's method ("Defining Proper Action Bound - Extracting the Limits with PPO"): record the
+actions a trained PPO takes and bound SAC to their 2.5th and 97.5th percentiles per joint.  A run
+trained with ``record_actions`` keeps percentiles and histograms of its last actions in its record;
+this module turns them into a bounds file (read by the ``percentile`` bound mode) and a figure.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sacbench.bounds import BOUNDS_SCHEMA_VERSION, RECORDED_PERCENTILES, PercentileBounds, bounds_dir
+from sacbench.records import RunRecord, RunStatus, to_jsonable, write_json_atomic
+from sacbench.tasks import get_task
+
+
+class BoundsExtractionError(ValueError):
+    """A record that cannot give bounds; the message says why and what to do."""
+
+
+def extract_bounds(record: RunRecord, percentiles: tuple[float, float] = (2.5, 97.5)) -> PercentileBounds:
+    """Per-joint percentile bounds from a record's ``recorded_actions/*`` fields.
+
+    Raises:
+        BoundsExtractionError: If the run did not finish, recorded no actions, or the percentiles
+            are not among those kept in records.
+    """
+    lo, hi = percentiles
+    if not lo < hi:
+        raise BoundsExtractionError(f"percentiles {percentiles}: the low one must be below the high one")
+    missing = [p for p in percentiles if p not in RECORDED_PERCENTILES]
+    if missing:
+        raise BoundsExtractionError(
+            f"percentiles {missing} are not recorded; choose from {list(RECORDED_PERCENTILES)}"
+        )
+    if record.status is not RunStatus.OK:
+        raise BoundsExtractionError(
+            f"{record.run_id} ended as {record.status.value!r}; bounds need a finished run"
+        )
+    quantiles = record.final.get("recorded_actions/quantiles")
+    if not quantiles:
+        raise BoundsExtractionError(
+            f"{record.run_id} recorded no actions; train with record_actions > 0 (sacbench bounds --task ...)"
+        )
+    table = np.asarray(quantiles, dtype=float)
+    low = table[RECORDED_PERCENTILES.index(lo)]
+    high = table[RECORDED_PERCENTILES.index(hi)]
+    task = get_task(record.task)
+    provenance = {
+        "source": (
+            f"{record.preset} ({record.algo}) on the {record.backend} {record.task} task, "
+            f"seed {record.seed}, "
+            f"{record.budget['seconds']:g} s budget, eval return {record.final.get('eval/episode_return')}: "
+            f"{lo}/{hi} percentiles of its last {record.final.get('recorded_actions/samples')} actions"
+        ),
+        "backend": record.backend,
+        "run_id": record.run_id,
+        "eval_episode_return": record.final.get("eval/episode_return"),
+        "train_env_steps": record.final.get("train/env_steps"),
+        "git_commit": record.provenance.get("git", {}).get("commit"),
+        "created_utc": datetime.now(UTC).isoformat(),
+        "command": shlex.join(["sacbench", *sys.argv[1:]])
+        if sys.argv and "sacbench" in sys.argv[0]
+        else None,
+    }
+    return PercentileBounds(
+        robot=task.robot.value,
+        joint_order=task.robot_spec.joint_order,
+        percentiles=(lo, hi),
+        low=tuple(low.tolist()),
+        high=tuple(np.maximum(high, low + 1e-3).tolist()),
+        provenance=provenance,
+    )
+
+
+def bounds_to_dict(bounds: PercentileBounds) -> dict[str, Any]:
+    """The bounds file's JSON content."""
+    return {
+        "schema_version": BOUNDS_SCHEMA_VERSION,
+        "robot": bounds.robot,
+        "joint_order": list(bounds.joint_order),
+        "percentiles": list(bounds.percentiles),
+        "low": [round(v, 4) for v in bounds.low],
+        "high": [round(v, 4) for v in bounds.high],
+        "provenance": to_jsonable(bounds.provenance),
+    }
+
+
+def default_bounds_path(backend: str, robot: str) -> Path:
+    """``sacbench/data/bounds/<backend>/<robot>.json``: where the ``percentile`` mode looks."""
+    return bounds_dir() / backend / f"{robot}.json"
+
+
+def write_bounds(bounds: PercentileBounds, path: Path) -> Path:
+    """Write a bounds file atomically."""
+    return write_json_atomic(path, bounds_to_dict(bounds))
+
+
+def plot_action_histograms(record: RunRecord, bounds: PercentileBounds, path: Path) -> Path:
+    """One histogram per joint of the recorded actions, with the extracted bounds as lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    hist = record.final["recorded_actions/histogram"]
+    names = bounds.joint_order
+    cols = 4
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.3 * rows), squeeze=False)
+    for j, name in enumerate(names):
+        ax = axes[j // cols][j % cols]
+        edges, counts = np.asarray(hist["edges"][j]), np.asarray(hist["counts"][j])
+        ax.stairs(counts / max(counts.sum(), 1), edges, fill=True, alpha=0.6)
+        for x in (bounds.low[j], bounds.high[j]):
+            ax.axvline(x, color="crimson", lw=1)
+        ax.set_title(name, fontsize=9)
+        ax.tick_params(labelsize=7)
+    for k in range(len(names), rows * cols):
+        axes[k // cols][k % cols].axis("off")
+    lo, hi = bounds.percentiles
+    fig.suptitle(
+        f"{record.task}: actions of {record.preset}"
+        f" (last {record.final.get('recorded_actions/samples')} samples);"
+        f" red: {lo}/{hi} percentiles",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
