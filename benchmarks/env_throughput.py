@@ -51,9 +51,7 @@ def bare_rate(env: MujocoVelocityEnv, steps: int) -> float:
         if implicit:
             ctrl[:] = default
         else:
-            ctrl[:] = np.clip(
-                kp * (default - qpos[:, 7:][:, perm]) - kd * qvel[:, 6:][:, perm], -limit, limit
-            )
+            ctrl[:] = np.clip(kp * (default - qpos[:, 7:][:, perm]) - kd * qvel[:, 6:][:, perm], -limit, limit)
         for _ in range(env.cfg.decimation):
             mujoco.mj_step(model, data)
     return steps * n / (time.perf_counter() - start)
@@ -61,9 +59,7 @@ def bare_rate(env: MujocoVelocityEnv, steps: int) -> float:
 
 def main() -> None:
     """Print the throughput table."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--envs", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)

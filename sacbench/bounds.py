@@ -61,9 +61,7 @@ class ActionBounds:
                     " e.g. ActionBounds(BoundsMode.FRACTION, fraction=0.03) for the post's 3 %"
                 )
         elif self.fraction is not None:
-            raise ValueError(
-                f"fraction={self.fraction} only applies to the 'fraction' mode, not {self.mode.value!r}"
-            )
+            raise ValueError(f"fraction={self.fraction} only applies to the 'fraction' mode, not {self.mode.value!r}")
 
     def describe(self) -> str:
         """Short label, e.g. ``fraction(0.03)``."""
@@ -130,24 +128,16 @@ def load_percentile_bounds(path: Path) -> PercentileBounds:
     if missing:
         raise BoundsFileError(f"{path}: missing field(s) {missing}; expected {list(required)}")
     if raw["schema_version"] != BOUNDS_SCHEMA_VERSION:
-        raise BoundsFileError(
-            f"{path}: schema_version={raw['schema_version']!r}, expected {BOUNDS_SCHEMA_VERSION}"
-        )
+        raise BoundsFileError(f"{path}: schema_version={raw['schema_version']!r}, expected {BOUNDS_SCHEMA_VERSION}")
     n = len(raw["joint_order"])
     for key in ("low", "high"):
         values = raw[key]
-        if (
-            not isinstance(values, list)
-            or len(values) != n
-            or not all(isinstance(v, int | float) for v in values)
-        ):
+        if not isinstance(values, list) or len(values) != n or not all(isinstance(v, int | float) for v in values):
             raise BoundsFileError(f"{path}: field {key!r} must be a list of {n} numbers (one per joint)")
     low, high = np.array(raw["low"], float), np.array(raw["high"], float)
     if not np.all(np.isfinite(low) & np.isfinite(high) & (low < high)):
         bad = np.flatnonzero(~(low < high)).tolist()
-        raise BoundsFileError(
-            f"{path}: need finite low < high for every joint; violated at joint index {bad}"
-        )
+        raise BoundsFileError(f"{path}: need finite low < high for every joint; violated at joint index {bad}")
     return PercentileBounds(
         robot=str(raw["robot"]),
         joint_order=tuple(raw["joint_order"]),
@@ -191,9 +181,7 @@ def find_percentile_bounds(task: TaskSpec, backend: Backend) -> tuple[Percentile
     )
 
 
-def resolve_bounds(
-    bounds: ActionBounds, task: TaskSpec, legacy: spaces.Box, backend: Backend
-) -> ResolvedBounds:
+def resolve_bounds(bounds: ActionBounds, task: TaskSpec, legacy: spaces.Box, backend: Backend) -> ResolvedBounds:
     """The per-joint box for ``bounds`` on ``task``.
 
     Args:
@@ -307,9 +295,7 @@ class BatchedVecEnv(VecEnv):
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
         """The backend env's attribute, once per selected env (one batched env serves them all)."""
-        value = (
-            getattr(self.env, attr_name, None) if attr_name == "render_mode" else getattr(self.env, attr_name)
-        )
+        value = getattr(self.env, attr_name, None) if attr_name == "render_mode" else getattr(self.env, attr_name)
         return [value] * len(self._get_indices(indices))
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
@@ -402,9 +388,7 @@ class ActionRecorder(VecEnvWrapper):
             "recorded_actions/samples": len(actions),
             "recorded_actions/seen": int(self.num_seen),
             "recorded_actions/percentiles": list(RECORDED_PERCENTILES),
-            "recorded_actions/quantiles": np.percentile(actions, RECORDED_PERCENTILES, axis=0)
-            .round(5)
-            .tolist(),
+            "recorded_actions/quantiles": np.percentile(actions, RECORDED_PERCENTILES, axis=0).round(5).tolist(),
             "recorded_actions/at_bounds_per_joint": at_bound.mean(axis=0).round(5).tolist(),
             "recorded_actions/histogram": {"edges": edges, "counts": counts},
         }

@@ -37,13 +37,9 @@ def extract_bounds(record: RunRecord, percentiles: tuple[float, float] = (2.5, 9
         raise BoundsExtractionError(f"percentiles {percentiles}: the low one must be below the high one")
     missing = [p for p in percentiles if p not in RECORDED_PERCENTILES]
     if missing:
-        raise BoundsExtractionError(
-            f"percentiles {missing} are not recorded; choose from {list(RECORDED_PERCENTILES)}"
-        )
+        raise BoundsExtractionError(f"percentiles {missing} are not recorded; choose from {list(RECORDED_PERCENTILES)}")
     if record.status is not RunStatus.OK:
-        raise BoundsExtractionError(
-            f"{record.run_id} ended as {record.status.value!r}; bounds need a finished run"
-        )
+        raise BoundsExtractionError(f"{record.run_id} ended as {record.status.value!r}; bounds need a finished run")
     quantiles = record.final.get("recorded_actions/quantiles")
     if not quantiles:
         raise BoundsExtractionError(
@@ -66,9 +62,7 @@ def extract_bounds(record: RunRecord, percentiles: tuple[float, float] = (2.5, 9
         "train_env_steps": record.final.get("train/env_steps"),
         "git_commit": record.provenance.get("git", {}).get("commit"),
         "created_utc": datetime.now(UTC).isoformat(),
-        "command": shlex.join(["sacbench", *sys.argv[1:]])
-        if sys.argv and "sacbench" in sys.argv[0]
-        else None,
+        "command": shlex.join(["sacbench", *sys.argv[1:]]) if sys.argv and "sacbench" in sys.argv[0] else None,
     }
     return PercentileBounds(
         robot=task.robot.value,

@@ -40,9 +40,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     """
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: expected KEY=VALUE, e.g. batch_size=256 or net_arch=[128,128]"
-        )
+        raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=VALUE, e.g. batch_size=256 or net_arch=[128,128]")
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
@@ -114,17 +112,10 @@ def _cmd_bounds(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
         )
         record = train(config)
-        print(
-            f"trained {record.run_id}: {record.status.value},"
-            f" eval return {record.final.get('eval/episode_return')}"
-        )
+        print(f"trained {record.run_id}: {record.status.value}, eval return {record.final.get('eval/episode_return')}")
         print(f"run record: {save_run(record, Path(args.runs_dir))}")
     bounds = extract_bounds(record, tuple(args.percentiles))
-    path = (
-        Path(args.out) / f"{bounds.robot}.json"
-        if args.out
-        else default_bounds_path(record.backend, bounds.robot)
-    )
+    path = Path(args.out) / f"{bounds.robot}.json" if args.out else default_bounds_path(record.backend, bounds.robot)
     write_bounds(bounds, path)
     figure = plot_action_histograms(record, bounds, path.with_suffix(".png"))
     print(f"bounds: {path}\nfigure: {figure}")
@@ -133,22 +124,58 @@ def _cmd_bounds(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with one sub-command per job."""
-    parser = argparse.ArgumentParser(prog="sacbench", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _cmd_report(args: argparse.Namespace) -> int:
+    from sacbench.compare import CompareRule
+    from sacbench.records import load_runs
+    from sacbench.report import build_report
 
+    folder = Path(args.dir)
+    records = load_runs(folder / "runs" if (folder / "runs").is_dir() else folder)
+    comparisons: list[Any] = []
+    rule = CompareRule.parse(args.rule)
+    if args.baselines:
+        comparisons = _compare(records, Path(args.baselines), rule, args.bootstrap_seed, args.reps)
+    result = build_report(
+        records, Path(args.out or folder), comparisons, rule=rule, seed=args.bootstrap_seed, reps=args.reps
+    )
+    print(f"report: {result.directory / 'index.html'} ({len(records)} runs)")
+    return 0
+
+
+def _compare(records: Any, root: Path, rule: Any, seed: int, reps: int) -> list[Any]:
+    from sacbench.baselines import load_baselines
+    from sacbench.compare import compare_runs
+
+    comparisons = []
+    for backend, scale in sorted({(r.backend, r.scale) for r in records}):
+        mine = [r for r in records if (r.backend, r.scale) == (backend, scale)]
+        comparisons += compare_runs(mine, load_baselines(root, backend, scale), rule, seed, reps)
+    return comparisons
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from sacbench.compare import CompareRule, Verdict
+    from sacbench.records import load_runs
+
+    folder = Path(args.dir)
+    records = load_runs(folder / "runs" if (folder / "runs").is_dir() else folder)
+    comparisons = _compare(records, Path(args.baselines), CompareRule.parse(args.rule), args.bootstrap_seed, args.reps)
+    for c in comparisons:
+        print(f"{c.verdict.value:>12}  {c.task} / {c.preset}: {c.reason}")
+    regressed = [c for c in comparisons if c.verdict is Verdict.REGRESSED]
+    return 1 if regressed else 0
+
+
+def _add_doctor(sub: Any) -> None:
     doctor = sub.add_parser("doctor", help="print versions, hardware and usable backends (for bug reports)")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
     doctor.set_defaults(func=_cmd_doctor)
 
-    run = sub.add_parser(
-        "run", help="train one preset on one task for a wall-clock budget; writes a run record"
-    )
+
+def _add_run(sub: Any) -> None:
+    run = sub.add_parser("run", help="train one preset on one task for a wall-clock budget; writes a run record")
     run.add_argument("--task", required=True, help="task name, e.g. a1-flat or anymal_c-rough")
-    run.add_argument(
-        "--preset", required=True, help="preset name, e.g. sac_tuned (see sacbench.algos.PRESETS)"
-    )
+    run.add_argument("--preset", required=True, help="preset name, e.g. sac_tuned (see sacbench.algos.PRESETS)")
     run.add_argument("--seed", type=int, default=0, help="Default: %(default)r")
     run.add_argument(
         "--budget",
@@ -156,15 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="5m",
         help="training wall-clock, compile excluded: 300, 90s, 5m, 1h. Default: %(default)r",
     )
-    run.add_argument(
-        "--max-env-steps", type=int, default=None, metavar="N", help="optional cap on transitions"
-    )
-    run.add_argument(
-        "--scale", choices=["cpu", "gpu"], default=None, help="default: cpu on mujoco, gpu on isaaclab"
-    )
-    run.add_argument(
-        "--backend", choices=["mujoco", "isaaclab"], default="mujoco", help="Default: %(default)r"
-    )
+    run.add_argument("--max-env-steps", type=int, default=None, metavar="N", help="optional cap on transitions")
+    run.add_argument("--scale", choices=["cpu", "gpu"], default=None, help="default: cpu on mujoco, gpu on isaaclab")
+    run.add_argument("--backend", choices=["mujoco", "isaaclab"], default="mujoco", help="Default: %(default)r")
     run.add_argument("--eval-episodes", type=int, default=64, help="Default: %(default)r")
     run.add_argument(
         "--set",
@@ -174,13 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a hyperparameter (repeatable), e.g. --set gradient_steps=4",
     )
-    run.add_argument(
-        "--out", default="runs", metavar="DIR", help="where the record goes. Default: %(default)r"
-    )
+    run.add_argument("--out", default="runs", metavar="DIR", help="where the record goes. Default: %(default)r")
     run.add_argument("--tensorboard", default=None, metavar="DIR", help="write SB3 TensorBoard logs here")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=_cmd_run)
 
+
+def _add_bounds(sub: Any) -> None:
     bounds = sub.add_parser(
         "bounds",
         help="PPO-percentile action bounds: train a PPO (or read a record) and write the bounds file",
@@ -191,9 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     bounds.add_argument("--preset", default="ppo_sb3", help="Default: %(default)r")
     bounds.add_argument("--budget", type=parse_budget, default="5m", help="Default: %(default)r")
     bounds.add_argument("--seed", type=int, default=0, help="Default: %(default)r")
-    bounds.add_argument(
-        "--backend", choices=["mujoco", "isaaclab"], default="mujoco", help="Default: %(default)r"
-    )
+    bounds.add_argument("--backend", choices=["mujoco", "isaaclab"], default="mujoco", help="Default: %(default)r")
     bounds.add_argument(
         "--samples",
         type=int,
@@ -213,18 +232,47 @@ def build_parser() -> argparse.ArgumentParser:
     bounds.add_argument("--no-progress", action="store_true")
     bounds.set_defaults(func=_cmd_bounds)
 
-    render = sub.add_parser(
-        "render", help="save a PNG of a robot of the embedded backend after standing still"
+
+def _add_report(sub: Any) -> None:
+    report = sub.add_parser("report", help="rebuild a report (md, html, png, csv, tex) from stored run records")
+    report.add_argument("dir", help="a session folder (with runs/) or a folder of run records")
+    report.add_argument("--out", default=None, metavar="DIR", help="default: the same folder")
+    report.add_argument("--baselines", default=None, metavar="DIR", help="also gate against these baselines")
+    report.add_argument("--rule", default="iqm:10%", help="compare rule. Default: %(default)r")
+    report.add_argument("--bootstrap-seed", type=int, default=0, help="Default: %(default)r")
+    report.add_argument("--reps", type=int, default=2000, help="bootstrap replications. Default: %(default)r")
+    report.set_defaults(func=_cmd_report)
+
+
+def _add_compare(sub: Any) -> None:
+    compare = sub.add_parser(
+        "compare", help="regression verdicts of stored runs against baselines (exit 1 on regression)"
     )
+    compare.add_argument("dir", help="a session folder (with runs/) or a folder of run records")
+    compare.add_argument("baselines", help="baselines folder, e.g. baselines/")
+    compare.add_argument("--rule", default="iqm:10%", help="Default: %(default)r")
+    compare.add_argument("--bootstrap-seed", type=int, default=0, help="Default: %(default)r")
+    compare.add_argument("--reps", type=int, default=2000, help="Default: %(default)r")
+    compare.set_defaults(func=_cmd_compare)
+
+
+def _add_render(sub: Any) -> None:
+    render = sub.add_parser("render", help="save a PNG of a robot of the embedded backend after standing still")
     render.add_argument("task", help="task name, e.g. a1-flat")
     render.add_argument("--out", required=True, metavar="PNG", help="output file")
-    render.add_argument(
-        "--steps", type=int, default=50, help="zero-action steps before the picture (default: 50)"
-    )
+    render.add_argument("--steps", type=int, default=50, help="zero-action steps before the picture (default: 50)")
     render.add_argument("--seed", type=int, default=0)
     render.add_argument("--width", type=int, default=640)
     render.add_argument("--height", type=int, default=480)
     render.set_defaults(func=_cmd_render)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one sub-command per job."""
+    parser = argparse.ArgumentParser(prog="sacbench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_doctor, _add_run, _add_bounds, _add_report, _add_compare, _add_render):
+        add(sub)
     return parser
 
 

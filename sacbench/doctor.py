@@ -24,8 +24,7 @@ def doctor_report(as_json: bool = False) -> str:
     if as_json:
         payload = env.to_dict()
         payload["backends"] = {
-            s.backend.value: {"usable": s.usable, "reasons": list(s.reasons), "detail": s.detail}
-            for s in statuses
+            s.backend.value: {"usable": s.usable, "reasons": list(s.reasons), "detail": s.detail} for s in statuses
         }
         return json.dumps(payload, indent=2)
 

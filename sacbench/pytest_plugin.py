@@ -1,10 +1,546 @@
-"""The sacbench pytest plugin (registered as the ``pytest11`` entry point ``sacbench``)."""
+"""The sacbench pytest plugin (entry point ``pytest11: sacbench``).
+
+It turns ``benchmarks/test_*.py`` functions that take the ``sacbench_case`` fixture into one item
+per task x preset x seed, runs each through `sacbench.train.train`, writes one record per run
+(under xdist, each worker writes its own files), and at the end of the session, on the controller,
+aggregates the records with rliable into a report, compares them with the stored baselines and
+fails the session on a regression.  Ctrl-C or SIGTERM keeps every finished record and still writes
+the report; ``--sacbench-resume DIR`` skips the items whose record exists there.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
 import pytest
+
+from sacbench.algos.presets import PRESETS, Scale
+from sacbench.records import RecordError, RunRecord, load_run, load_runs, run_id, save_run
+from sacbench.sim.protocol import Backend
+
+# ------------------------------------------------------------------------------------ parsers
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``3`` (seeds 0, 1, 2) or ``0,4,7`` (those seeds)."""
+    try:
+        if "," in text:
+            seeds = tuple(int(s) for s in text.split(",") if s.strip())
+        else:
+            count = int(text)
+            if count < 1:
+                raise ValueError
+            seeds = tuple(range(count))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected a number of seeds (3 -> 0,1,2) or a comma-separated list (0,4,7)"
+        ) from None
+    if len(set(seeds)) != len(seeds) or any(s < 0 for s in seeds):
+        raise argparse.ArgumentTypeError(f"{text!r}: seeds must be distinct non-negative integers")
+    return seeds
+
+
+def parse_budget_option(text: str) -> float:
+    """Budget seconds (``300``, ``90s``, ``5m``, ``1h``)."""
+    from sacbench.train import Budget
+
+    try:
+        return Budget.parse(text).seconds
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse_compare_rule(text: str) -> Any:
+    """``iqm:5%``, ``mean:0.5`` or ``none``."""
+    from sacbench.compare import CompareRule
+
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return CompareRule.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse_presets(text: str) -> tuple[str, ...]:
+    """Comma-separated preset names, each checked against the registry."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in PRESETS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"unknown preset(s) {unknown or [text]}; valid: {', '.join(PRESETS)}")
+    return names
+
+
+def parse_positive_int(text: str) -> int:
+    """A positive integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer")
+    return value
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The ``sacbench`` option group (every option prefixed, like pytest-benchmark's)."""
+    group = parser.getgroup("sacbench", "sacbench: RL locomotion benchmarks")
+    group.addoption(
+        "--gpu",
+        action="store_true",
+        default=False,
+        help="Run on Isaac Lab on CUDA (backend isaaclab, GPU scale), one GPU per xdist worker.",
+    )
+    group.addoption(
+        "--sacbench-backend",
+        metavar="NAME",
+        choices=[b.value for b in Backend],
+        default=None,
+        help="Simulation backend: mujoco (embedded CPU mirror) or isaaclab. Default: mujoco, or isaaclab with --gpu.",
+    )
+    group.addoption(
+        "--sacbench-scale",
+        metavar="SCALE",
+        choices=[s.value for s in Scale],
+        default=None,
+        help="Preset scale: cpu or gpu. Default: cpu on mujoco, gpu on isaaclab.",
+    )
+    group.addoption(
+        "--sacbench-seeds",
+        metavar="N|LIST",
+        type=parse_seeds,
+        default=(0, 1, 2),
+        help="Number of seeds (3 -> 0,1,2) or a comma-separated list. Default: 3.",
+    )
+    group.addoption(
+        "--sacbench-budget",
+        metavar="DURATION",
+        type=parse_budget_option,
+        default=None,
+        help="Training wall-clock per run, compile excluded: 300, 90s, 5m. Default: 2m on cpu scale, 5m on gpu scale.",
+    )
+    group.addoption(
+        "--sacbench-presets",
+        metavar="NAMES",
+        type=parse_presets,
+        default=None,
+        help="Only these presets (exact names, comma-separated). Default: all presets.",
+    )
+    group.addoption(
+        "--sacbench-eval-episodes",
+        metavar="N",
+        type=parse_positive_int,
+        default=64,
+        help="Deterministic evaluation episodes per run. Default: %(default)r.",
+    )
+    group.addoption(
+        "--sacbench-baseline-dir",
+        metavar="DIR",
+        default="baselines",
+        help="Stored baselines (<dir>/<backend>/<scale>/<task>__<preset>.json). Default: %(default)r.",
+    )
+    group.addoption(
+        "--sacbench-report-dir",
+        metavar="DIR",
+        default="reports",
+        help="Reports go to <dir>/<UTC timestamp>/. Default: %(default)r.",
+    )
+    group.addoption(
+        "--sacbench-compare-fail",
+        metavar="RULE",
+        type=parse_compare_rule,
+        default="iqm:10%",
+        help="Fail the session when a preset regresses: <stat>:<tolerance>, e.g. iqm:5%% or mean:0.5; 'none' to"
+        " only report. Default: 'iqm:10%%'.",
+    )
+    group.addoption(
+        "--sacbench-update-baselines",
+        action="store_true",
+        default=False,
+        help="Write this session's results as the new baselines (instead of gating against the old ones).",
+    )
+    group.addoption(
+        "--sacbench-resume",
+        metavar="DIR",
+        default=None,
+        help="Continue an interrupted session: report into DIR and skip items whose record is in DIR/runs.",
+    )
+    group.addoption(
+        "--sacbench-physics",
+        metavar="NAME",
+        choices=["newton_mjwarp", "isaacsim_physx", "ovphysx", "newton_kamino", "physx"],
+        default=None,
+        help="Isaac Lab 3.0 physics preset. Default: each task's own (newton_mjwarp on rough and Go2).",
+    )
+    group.addoption(
+        "--sacbench-asset-root",
+        metavar="DIR",
+        default=None,
+        help="Local mirror of NVIDIA's Isaac assets (ISAACSIM_ASSET_ROOT) for offline GPU machines.",
+    )
+    group.addoption(
+        "--sacbench-bdx-usd",
+        metavar="PATH",
+        default=None,
+        help="BD-X robot USD for Isaac Lab (or $SACBENCH_BDX_USD); not needed on the MuJoCo mirror.",
+    )
+    group.addoption(
+        "--sacbench-bootstrap-seed",
+        metavar="SEED",
+        type=int,
+        default=0,
+        help="Seed of every bootstrap interval in the report. Default: %(default)r.",
+    )
+    group.addoption(
+        "--sacbench-bootstrap-reps", metavar="N", type=parse_positive_int, default=2000,
+        help="Bootstrap replications. Default: %(default)r.",
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------ state
+
+
+@dataclass
+class SacbenchState:
+    """Session state, kept in ``config.stash``."""
+
+    backend: Backend
+    scale: Scale
+    seeds: tuple[int, ...]
+    budget_s: float
+    presets: tuple[str, ...]
+    eval_episodes: int
+    baseline_dir: Path
+    report_dir: Path
+    compare_rule: Any
+    update_baselines: bool
+    resume: bool
+    bootstrap_seed: int
+    bootstrap_reps: int
+    is_worker: bool
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    ran: list[str] = field(default_factory=list)
+    report: Any = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def runs_dir(self) -> Path:
+        """Where every worker writes its records."""
+        return self.report_dir / "runs"
+
+
+STATE = pytest.StashKey[SacbenchState]()
+DEFAULT_BUDGET_S = {Scale.CPU: 120.0, Scale.GPU: 300.0}
+_WORKER_REPORT_DIR = "sacbench_report_dir"
+
+
+def _resolve_backend(config: pytest.Config) -> Backend:
+    backend_opt = config.getoption("--sacbench-backend")
+    if config.getoption("--gpu"):
+        if backend_opt not in (None, Backend.ISAACLAB.value):
+            raise pytest.UsageError(
+                f"--gpu runs on Isaac Lab but --sacbench-backend={backend_opt}; drop one of the two"
+            )
+        return Backend.ISAACLAB
+    return Backend(backend_opt or Backend.MUJOCO.value)
+
+
+def _check_isaaclab() -> None:
+    from sacbench.sim.isaaclab import isaaclab_status
+
+    status = isaaclab_status()
+    if not status.usable:
+        lines = "\n  - ".join(status.reasons)
+        raise pytest.UsageError(f"--gpu needs Isaac Lab on a CUDA GPU, which is not usable here:\n  - {lines}")
+
+
+def _report_dir(config: pytest.Config) -> tuple[Path, bool]:
+    """The session's report folder (the same for every xdist worker) and whether it resumes."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and _WORKER_REPORT_DIR in workerinput:
+        return Path(workerinput[_WORKER_REPORT_DIR]), bool(workerinput.get("sacbench_resume"))
+    resume = config.getoption("--sacbench-resume")
+    if resume:
+        folder = Path(resume)
+        if not folder.is_dir():
+            raise pytest.UsageError(f"--sacbench-resume={resume}: no such folder; give a session folder of reports/")
+        return folder, True
+    from sacbench.report import session_name
+
+    return Path(config.getoption("--sacbench-report-dir")) / session_name(), False
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Declare the markers used by the benchmarks."""
+    """Parse and check the options, declare the markers, install the SIGTERM handler."""
+    config.addinivalue_line("markers", "sacbench: a training benchmark of the sacbench harness")
     config.addinivalue_line("markers", "gpu: needs Isaac Lab on a CUDA GPU (run with --gpu)")
+    config.addinivalue_line("markers", "negative_control: a preset expected not to learn (asserts that it does not)")
+    backend = _resolve_backend(config)
+    is_worker = hasattr(config, "workerinput")
+    if backend is Backend.ISAACLAB and not is_worker:
+        _check_isaaclab()
+    if backend is Backend.ISAACLAB and is_worker:
+        _assign_gpu(config)
+    scale = Scale(config.getoption("--sacbench-scale") or (Scale.GPU if backend is Backend.ISAACLAB else Scale.CPU))
+    report_dir, resume = _report_dir(config)
+    if config.getoption("--sacbench-update-baselines") and resume:
+        config.issue_config_time_warning(
+            pytest.PytestConfigWarning("--sacbench-update-baselines with --sacbench-resume: resumed records count too"),
+            stacklevel=2,
+        )
+    config.stash[STATE] = SacbenchState(
+        backend=backend,
+        scale=scale,
+        seeds=config.getoption("--sacbench-seeds"),
+        budget_s=config.getoption("--sacbench-budget") or DEFAULT_BUDGET_S[scale],
+        presets=config.getoption("--sacbench-presets") or tuple(PRESETS),
+        eval_episodes=config.getoption("--sacbench-eval-episodes"),
+        baseline_dir=Path(config.getoption("--sacbench-baseline-dir")),
+        report_dir=report_dir,
+        compare_rule=config.getoption("--sacbench-compare-fail"),
+        update_baselines=config.getoption("--sacbench-update-baselines"),
+        resume=resume,
+        bootstrap_seed=config.getoption("--sacbench-bootstrap-seed"),
+        bootstrap_reps=config.getoption("--sacbench-bootstrap-reps"),
+        is_worker=is_worker,
+        backend_options=_backend_options(config, backend),
+    )
+    if not is_worker and hasattr(signal, "SIGTERM"):
+        # SIGTERM (a scheduler's time limit) ends the session like Ctrl-C: finished records are kept
+        # and pytest_sessionfinish still writes the report from them.
+        config.stash[_PREVIOUS_SIGTERM] = signal.signal(signal.SIGTERM, _terminate)
+
+
+_PREVIOUS_SIGTERM = pytest.StashKey[Any]()
+
+
+def _backend_options(config: pytest.Config, backend: Backend) -> dict[str, Any]:
+    """Isaac Lab options (device per worker comes from CUDA_VISIBLE_DEVICES, so always cuda:0)."""
+    if backend is not Backend.ISAACLAB:
+        return {}
+    options: dict[str, Any] = {"device": "cuda:0"}
+    for option, key in (("--sacbench-physics", "physics"), ("--sacbench-asset-root", "asset_root"),
+                        ("--sacbench-bdx-usd", "bdx_usd")):  # fmt: skip
+        value = config.getoption(option)
+        if value is not None:
+            options[key] = Path(value) if key in ("asset_root", "bdx_usd") else value
+    return options
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Give SIGTERM its previous handler back (pytest may run inside a longer-lived process)."""
+    previous = config.stash.get(_PREVIOUS_SIGTERM, None)
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _assign_gpu(config: pytest.Config) -> None:
+    """One GPU per xdist worker, within an outer ``CUDA_VISIBLE_DEVICES`` if one is set."""
+    worker = str(config.workerinput["workerid"])  # type: ignore[attr-defined]
+    index = int(worker.removeprefix("gw"))
+    visible = config.workerinput.get("sacbench_visible_gpus")  # type: ignore[attr-defined]
+    gpus = [g for g in str(visible).split(",") if g.strip()] if visible else []
+    if gpus:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Xdist controller: tell each worker the session's report folder and the GPUs to share."""
+    state = node.config.stash[STATE]
+    node.workerinput[_WORKER_REPORT_DIR] = str(state.report_dir)
+    node.workerinput["sacbench_resume"] = state.resume
+    if state.backend is Backend.ISAACLAB:
+        node.workerinput["sacbench_visible_gpus"] = os.environ.get("CUDA_VISIBLE_DEVICES") or _all_gpus()
+
+
+def _all_gpus() -> str:
+    from sacbench.provenance import nvidia_gpus
+
+    return ",".join(str(i) for i in range(len(nvidia_gpus())))
+
+
+# ------------------------------------------------------------------------------------ items
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark item: a preset on a task with a seed."""
+
+    task: str
+    preset: str
+    seed: int
+
+    @property
+    def id(self) -> str:
+        """Item id selectable with ``-k``: ``a1-flat-sac_tuned-s0``."""
+        return f"{self.task}-{self.preset}-s{self.seed}"
+
+    @property
+    def run_id(self) -> str:
+        """File stem of its record."""
+        return run_id(self.task, self.preset, self.seed)
+
+
+def cases(state: SacbenchState) -> list[Case]:
+    """Every task x preset x seed of the session."""
+    from sacbench.tasks import task_names
+
+    return [Case(t, p, s) for t in task_names() for p in state.presets for s in state.seeds]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``sacbench_case`` over the matrix, with ids that ``-k`` selects."""
+    if "sacbench_case" not in metafunc.fixturenames:
+        return
+    state = metafunc.config.stash[STATE]
+    params = []
+    for case in cases(state):
+        marks = [pytest.mark.sacbench]
+        if state.backend is Backend.ISAACLAB:
+            marks.append(pytest.mark.gpu)
+        if not PRESETS[case.preset].learns:
+            marks.append(pytest.mark.negative_control)
+        params.append(pytest.param(case, id=case.id, marks=marks))
+    metafunc.parametrize("sacbench_case", params)
+
+
+@pytest.fixture
+def sacbench_state(request: pytest.FixtureRequest) -> SacbenchState:
+    """The session's sacbench settings."""
+    return request.config.stash[STATE]
+
+
+@pytest.fixture
+def sacbench_run(request: pytest.FixtureRequest, sacbench_state: SacbenchState) -> Callable[[Case], RunRecord]:
+    """Train a case (or skip it when resuming and its record exists) and write its record."""
+
+    def run(case: Case) -> RunRecord:
+        state = sacbench_state
+        path = state.runs_dir / f"{case.run_id}.json"
+        if state.resume and path.exists():
+            try:
+                load_run(path)
+            except RecordError:
+                pass  # a damaged record is run again
+            else:
+                pytest.skip(f"resumed: record exists in {state.runs_dir}")
+        from sacbench.train import Budget, RunConfig, train
+
+        record = train(
+            RunConfig(
+                task=case.task,
+                preset=case.preset,
+                seed=case.seed,
+                budget=Budget(state.budget_s),
+                scale=state.scale,
+                backend=state.backend,
+                backend_options=state.backend_options,
+                eval_episodes=state.eval_episodes,
+            )
+        )
+        save_run(record, state.runs_dir)
+        state.ran.append(case.run_id)
+        for key in ("eval/episode_return", "curriculum/terrain_level", "train/env_steps"):
+            request.node.user_properties.append((key, record.final.get(key)))
+        request.node.user_properties.append(("status", record.status.value))
+        return record
+
+    return run
+
+
+@pytest.fixture
+def sacbench_thresholds(request: pytest.FixtureRequest) -> Any:
+    """The threshold table next to the benchmarks (``thresholds.yaml``)."""
+    from sacbench.thresholds import load_thresholds
+
+    return load_thresholds(Path(request.node.path).parent / "thresholds.yaml")
+
+
+# ------------------------------------------------------------------------------------ session end
+
+
+def _session_records(state: SacbenchState) -> list[RunRecord]:
+    if not state.runs_dir.is_dir():
+        return []
+    return load_runs(state.runs_dir)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Controller only: report, baselines, gate."""
+    state = session.config.stash.get(STATE, None)
+    if state is None or state.is_worker:
+        return
+    records = _session_records(state)
+    if not records:
+        return
+    from sacbench.baselines import build_baseline, group_runs, load_baselines, save_baseline
+    from sacbench.compare import compare_runs
+    from sacbench.report import build_report
+
+    comparisons: list[Any] = []
+    if state.update_baselines:
+        for runs in group_runs(records).values():
+            try:
+                path = save_baseline(
+                    build_baseline(runs, state.bootstrap_seed, state.bootstrap_reps), state.baseline_dir
+                )
+            except ValueError as exc:
+                state.notes.append(f"baseline not written: {exc}")
+            else:
+                state.notes.append(f"baseline written: {path}")
+    else:
+        baselines = load_baselines(state.baseline_dir, state.backend.value, state.scale.value)
+        comparisons = compare_runs(
+            records,
+            baselines,
+            state.compare_rule or _report_rule(),
+            state.bootstrap_seed,
+            state.bootstrap_reps,
+        )
+    state.report = build_report(
+        records,
+        state.report_dir,
+        comparisons,
+        rule=state.compare_rule or _report_rule(),
+        seed=state.bootstrap_seed,
+        reps=state.bootstrap_reps,
+    )
+    if state.compare_rule is not None and state.report.regressions and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _report_rule() -> Any:
+    from sacbench.compare import DEFAULT_RULE
+
+    return DEFAULT_RULE
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Verdicts, regressions with their reasons, and where the report is."""
+    state = config.stash.get(STATE, None)
+    if state is None or state.is_worker or state.report is None:
+        return
+    tr = terminalreporter
+    tr.section("sacbench")
+    for note in state.notes:
+        tr.write_line(note)
+    for c in state.report.comparisons:
+        line = f"{c.verdict.value:>12}  {c.task} / {c.preset}  ({c.num_current} seeds vs {c.num_baseline})"
+        tr.write_line(line, red=c.verdict.value == "regressed", green=c.verdict.value == "improved")
+    for c in state.report.regressions:
+        tr.write_line(f"REGRESSED {c.task} / {c.preset}: {c.reason}", red=True, bold=True)
+    if state.report.regressions and state.compare_rule is None:
+        tr.write_line("(--sacbench-compare-fail=none: regressions are reported, the session does not fail)")
+    tr.write_line(f"report: {state.report.directory / 'index.html'}")

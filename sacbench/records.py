@@ -143,9 +143,7 @@ def _expect(value: Any, kinds: tuple[type, ...] | type, where: str, allow_none: 
     if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
         raise RecordError(f"field {where!r} must be {_names(kinds)}, got {value!r}")
     if not isinstance(value, kinds):
-        raise RecordError(
-            f"field {where!r} must be {_names(kinds)}, got {type(value).__name__} {value!r:.60}"
-        )
+        raise RecordError(f"field {where!r} must be {_names(kinds)}, got {type(value).__name__} {value!r:.60}")
     return value
 
 
@@ -163,9 +161,7 @@ def record_from_dict(raw: Any) -> RunRecord:
     _expect(raw, dict, "<record>")
     version = raw.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise RecordError(
-            f"field 'schema_version' is {version!r}; this sacbench reads version {SCHEMA_VERSION}"
-        )
+        raise RecordError(f"field 'schema_version' is {version!r}; this sacbench reads version {SCHEMA_VERSION}")
     names = {f.name for f in dataclasses.fields(RunRecord)}
     missing = sorted(names - set(raw))
     if missing:

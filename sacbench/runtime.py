@@ -57,9 +57,7 @@ def requested_num_threads(num_threads: int | None = None) -> int:
                 f"such as 1 (the default). Fix: export {NUM_THREADS_ENV_VAR}=1"
             ) from None
     if num_threads < 1:
-        raise ValueError(
-            f"num_threads={num_threads} must be >= 1; use 1 (the measured best on 2-core machines)."
-        )
+        raise ValueError(f"num_threads={num_threads} must be >= 1; use 1 (the measured best on 2-core machines).")
     return num_threads
 
 

@@ -44,9 +44,7 @@ from sacbench.tasks import get_task, make_env
 EVAL_SEED_OFFSET = 1_000_003
 """The evaluation env is seeded ``seed + EVAL_SEED_OFFSET``: unseen starts, reproducible."""
 
-_DURATION = re.compile(
-    r"^\s*(?:(?P<h>\d+(?:\.\d+)?)h)?\s*(?:(?P<m>\d+(?:\.\d+)?)m)?\s*(?:(?P<s>\d+(?:\.\d+)?)s?)?\s*$"
-)
+_DURATION = re.compile(r"^\s*(?:(?P<h>\d+(?:\.\d+)?)h)?\s*(?:(?P<m>\d+(?:\.\d+)?)m)?\s*(?:(?P<s>\d+(?:\.\d+)?)s?)?\s*$")
 
 
 @dataclass(frozen=True)
@@ -76,8 +74,7 @@ class Budget:
         match = _DURATION.match(text)
         if not text.strip() or match is None or not any(match.groupdict().values()):
             raise ValueError(
-                f"budget {text!r} is not a duration;"
-                " expected seconds (300, 90s), minutes (5m) or hours (1h30m)"
+                f"budget {text!r} is not a duration; expected seconds (300, 90s), minutes (5m) or hours (1h30m)"
             )
         parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
         return cls(parts["h"] * 3600 + parts["m"] * 60 + parts["s"], max_env_steps)
@@ -150,9 +147,7 @@ class CompileTimer:
         self.train_calls = 0
         self._durations: dict[str, list[float]] = {}
 
-    def wrap(
-        self, name: str, fn: Callable[..., Any], after: Callable[[], None] | None = None
-    ) -> Callable[..., Any]:
+    def wrap(self, name: str, fn: Callable[..., Any], after: Callable[[], None] | None = None) -> Callable[..., Any]:
         """``fn`` timed; ``after`` runs after each call (the divergence check)."""
         history = self._durations.setdefault(name, [])
 
@@ -189,10 +184,10 @@ def _grad_steps_per_call(params: AlgoParams) -> int:
     return params.n_epochs * minibatches
 
 
-class _RunCallback(BaseCallback):
+class RunCallback(BaseCallback):
     """Budget stop, curve rows, schedule progress and the progress bar."""
 
-    def __init__(self, run: _Run) -> None:
+    def __init__(self, run: RunState) -> None:
         super().__init__()
         self.run = run
 
@@ -204,7 +199,7 @@ class _RunCallback(BaseCallback):
 
 
 @dataclass
-class _Run:
+class RunState:
     """Mutable state of one run (so that a crash keeps what was measured)."""
 
     config: RunConfig
@@ -225,22 +220,23 @@ class _Run:
     _bar_time: float = 0.0
 
     def start_clock(self) -> None:
+        """Start the budget clock (and the progress bar) when ``learn`` starts."""
         self.learn_start = time.perf_counter()
         if self.config.progress:
             from tqdm import tqdm
 
-            self._bar = tqdm(
-                total=round(self.config.budget.seconds), unit="s", desc=self.config.task, leave=True
-            )
+            self._bar = tqdm(total=round(self.config.budget.seconds), unit="s", desc=self.config.task, leave=True)
 
     def training_time(self) -> float:
         """Wall time since ``learn`` started, compile excluded."""
         return time.perf_counter() - self.learn_start - self.timer.compile_s
 
     def grad_steps(self) -> int:
+        """Gradient steps so far (train calls x steps per call)."""
         return self.timer.train_calls * _grad_steps_per_call(self.params)
 
     def on_step(self, model: BaseAlgorithm) -> bool:
+        """Collect finished episodes, record a curve row when due; ``False`` stops ``learn``."""
         for ret, length, fell in self.venv.drain_episodes():
             self.returns.append(ret)
             self.lengths.append(length)
@@ -259,9 +255,7 @@ class _Run:
         if self._bar is not None and elapsed - self._bar_time >= 0.5:
             self._bar.n = min(round(elapsed), self._bar.total)
             recent = self.returns[-100:]
-            self._bar.set_postfix(
-                steps=f"{model.num_timesteps:,}", ret=f"{np.mean(recent):.2f}" if recent else "-"
-            )
+            self._bar.set_postfix(steps=f"{model.num_timesteps:,}", ret=f"{np.mean(recent):.2f}" if recent else "-")
             self._bar_time = elapsed
         capped = budget.max_env_steps is not None and model.num_timesteps >= budget.max_env_steps
         if elapsed >= budget.seconds or capped:
@@ -305,21 +299,20 @@ class _Run:
         self._last_row_episode = len(self.returns)
 
     def close_bar(self) -> None:
+        """Close the progress bar, if any."""
         if self._bar is not None:
             self._bar.close()
 
 
-def _make_vec_env(
-    config: RunConfig, num_envs: int, seed: int, preset: Preset
-) -> tuple[BatchedVecEnv, ResolvedBounds]:
-    env = make_env(
-        config.task, num_envs=num_envs, seed=seed, backend=config.backend, **config.backend_options
-    )
+def build_vec_env(config: RunConfig, num_envs: int, seed: int, preset: Preset) -> tuple[BatchedVecEnv, ResolvedBounds]:
+    """The backend env of ``config`` behind the VecEnv adapter, in the preset's action box."""
+    env = make_env(config.task, num_envs=num_envs, seed=seed, backend=config.backend, **config.backend_options)
     bounds = resolve_bounds(preset.bounds, get_task(config.task), env.action_space, config.backend)
     return BatchedVecEnv(env, bounds), bounds
 
 
-def _normalize(venv: VecEnv, params: AlgoParams) -> VecEnv:
+def normalize_observations(venv: VecEnv, params: AlgoParams) -> VecEnv:
+    """SB3 ``VecNormalize`` on the observations (not the rewards) when the preset asks for it."""
     if not params.normalize_obs:
         return venv
     clip = params.clip_obs if isinstance(params, OnPolicyParams) else 10.0
@@ -352,12 +345,10 @@ def evaluate(model: BaseAlgorithm, config: RunConfig, preset: Preset, train_venv
         ``eval/*`` metrics and ``actions/*`` statistics of the evaluated actions.
     """
     n = config.eval_episodes
-    base, bounds = _make_vec_env(config, n, config.seed + EVAL_SEED_OFFSET, preset)
+    base, bounds = build_vec_env(config, n, config.seed + EVAL_SEED_OFFSET, preset)
     venv: VecEnv = base
     if isinstance(train_venv, VecNormalize):
-        venv = VecNormalize(
-            base, training=False, norm_obs=True, norm_reward=False, clip_obs=train_venv.clip_obs
-        )
+        venv = VecNormalize(base, training=False, norm_obs=True, norm_reward=False, clip_obs=train_venv.clip_obs)
         venv.obs_rms = train_venv.obs_rms.copy()
     obs: Any = venv.reset()
     done_once = np.zeros(n, dtype=bool)
@@ -383,16 +374,12 @@ def evaluate(model: BaseAlgorithm, config: RunConfig, preset: Preset, train_venv
         "eval/episode_length": float(lengths.mean()),
         "eval/fall_rate": float(falls.mean()),
     }
-    metrics.update(
-        action_statistics(np.concatenate(actions_seen), np.array(bounds.low), np.array(bounds.high))
-    )
+    metrics.update(action_statistics(np.concatenate(actions_seen), np.array(bounds.low), np.array(bounds.high)))
     return metrics
 
 
-def _final_metrics(run: _Run, params: AlgoParams, model: BaseAlgorithm | None) -> dict[str, Any]:
-    train_s = (
-        run.stopped_at if run.stopped_at is not None else (run.training_time() if run.learn_start else 0.0)
-    )
+def _final_metrics(run: RunState, params: AlgoParams, model: BaseAlgorithm | None) -> dict[str, Any]:
+    train_s = run.stopped_at if run.stopped_at is not None else (run.training_time() if run.learn_start else 0.0)
     steps = model.num_timesteps if model is not None else 0
     recent = run.returns[-100:]
     return {
@@ -408,7 +395,7 @@ def _final_metrics(run: _Run, params: AlgoParams, model: BaseAlgorithm | None) -
     }
 
 
-def _instrument(model: BaseAlgorithm, timer: CompileTimer) -> None:
+def instrument_agent(model: BaseAlgorithm, timer: CompileTimer) -> None:
     """Time the agent's compiled entry points and check its losses after every update."""
     agent: Any = model  # ``train`` lives on the subclasses; patched per instance
     agent.train = timer.wrap("train", agent.train, after=lambda: _check_losses(model))
@@ -417,12 +404,12 @@ def _instrument(model: BaseAlgorithm, timer: CompileTimer) -> None:
         agent.policy.predict_all = timer.wrap("predict_all", agent.policy.predict_all)
 
 
-def _learn(model: BaseAlgorithm, run: _Run, name: str) -> tuple[RunStatus, str | None]:
+def _learn(model: BaseAlgorithm, run: RunState, name: str) -> tuple[RunStatus, str | None]:
     """``model.learn`` until the budget callback stops it; failures become a status."""
     try:
         model.learn(
             total_timesteps=run.config.budget.max_env_steps or 10**12,
-            callback=_RunCallback(run),
+            callback=RunCallback(run),
             tb_log_name=name,
         )
     except DivergedError as exc:
@@ -457,14 +444,14 @@ def train(config: RunConfig) -> RunRecord:
     params = resolve_params(preset, scale, config.overrides)
     set_random_seed(config.seed)
 
-    base, bounds = _make_vec_env(config, params.num_envs, config.seed, preset)
+    base, bounds = build_vec_env(config, params.num_envs, config.seed, preset)
     recorder = ActionRecorder(base, config.record_actions) if config.record_actions else None
-    venv = _normalize(recorder or base, params)
+    venv = normalize_observations(recorder or base, params)
     tb = str(config.tensorboard_dir) if config.tensorboard_dir else None
     model = make_agent(preset.algo, params, venv, seed=config.seed, tensorboard_log=tb)
     timer = CompileTimer(enabled=preset.algo.jax)
-    _instrument(model, timer)
-    run = _Run(config, params, base, timer)
+    instrument_agent(model, timer)
+    run = RunState(config, params, base, timer)
     setup_s = time.perf_counter() - t0
 
     name = run_id(task.name, preset.name, config.seed)

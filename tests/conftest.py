@@ -8,9 +8,7 @@ from sacbench.tasks import TaskSpec, get_task
 from sacbench.tasks.velocity import CommandsCfg, EventsCfg
 
 
-def quiet_task(
-    name: str, command: tuple[float, float, float] | None = None, **cfg_overrides: object
-) -> TaskSpec:
+def quiet_task(name: str, command: tuple[float, float, float] | None = None, **cfg_overrides: object) -> TaskSpec:
     """``name`` without randomisation or observation noise, for hand-checked scenarios.
 
     Args:

@@ -44,9 +44,7 @@ def test_modes_resolve_to_the_expected_boxes() -> None:
     fallback = pytest.warns(UserWarning, match="using .*isaaclab/a1.json")
     with fallback if not _has_mujoco_a1() else contextlib.nullcontext():
         percentile = resolve_bounds(PERCENTILE, task, space, Backend.MUJOCO)  # type: ignore[arg-type]
-    assert len(percentile.low) == 12 and all(
-        lo < hi for lo, hi in zip(percentile.low, percentile.high, strict=True)
-    )
+    assert len(percentile.low) == 12 and all(lo < hi for lo, hi in zip(percentile.low, percentile.high, strict=True))
     isaac = resolve_bounds(PERCENTILE, task, space, Backend.ISAACLAB)  # type: ignore[arg-type]
     assert isaac.low[:3] == (-2.0, -0.4, -2.6) and isaac.high[:3] == (1.1, 2.6, 0.7)
 
@@ -56,9 +54,7 @@ def _has_mujoco_a1() -> bool:
 
 
 def test_fraction_needs_a_valid_fraction() -> None:
-    with pytest.raises(
-        ValueError, match=r"fraction=None: the 'fraction' bound mode needs a fraction in \(0, 1\]"
-    ):
+    with pytest.raises(ValueError, match=r"fraction=None: the 'fraction' bound mode needs a fraction in \(0, 1\]"):
         ActionBounds(BoundsMode.FRACTION)
     with pytest.raises(ValueError, match=r"fraction=1\.5"):
         ActionBounds(BoundsMode.FRACTION, 1.5)
@@ -66,9 +62,7 @@ def test_fraction_needs_a_valid_fraction() -> None:
         ActionBounds(BoundsMode.UNIT, 0.5)
 
 
-def test_missing_percentile_file_says_how_to_make_one(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_missing_percentile_file_says_how_to_make_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(bounds_module, "bounds_dir", lambda: tmp_path)
     with pytest.raises(
         FileNotFoundError, match=r"no PPO-percentile bounds for robot 'go2'.*sacbench bounds --task go2-flat"

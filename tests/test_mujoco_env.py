@@ -125,9 +125,7 @@ def _step_terrain(step_height: float) -> TerrainMap:
     heights = np.tile(np.where(x >= 0.0, step_height, 0.0), (101, 1))
     cfg = quiet_task("a1-rough").cfg.terrain
     assert cfg is not None
-    return TerrainMap(
-        heights, -5.0, -5.0, 0.1, np.zeros((1, 1, 3)), np.zeros(1, dtype=int), np.zeros((1, 1)), cfg
-    )
+    return TerrainMap(heights, -5.0, -5.0, 0.1, np.zeros((1, 1, 3)), np.zeros(1, dtype=int), np.zeros((1, 1)), cfg)
 
 
 @pytest.mark.parametrize("yaw", [0.0, math.pi / 2])
@@ -138,9 +136,7 @@ def test_height_scan_over_a_known_step(yaw: float) -> None:
     env._qpos[0, 3:7] = (math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2))
     env._refresh_state()
     scan = env._observations(slice(None))[0, 48:]
-    pattern = (
-        np.array(np.meshgrid(np.arange(-8, 9) / 10, np.arange(-5, 6) / 10, indexing="xy")).reshape(2, -1).T
-    )
+    pattern = np.array(np.meshgrid(np.arange(-8, 9) / 10, np.arange(-5, 6) / 10, indexing="xy")).reshape(2, -1).T
     world_x = np.cos(yaw) * pattern[:, 0] - np.sin(yaw) * pattern[:, 1]
     on_step = world_x > 1e-9
     below = world_x < -0.1 + 1e-9
@@ -234,9 +230,7 @@ def test_bdx_events_follow_the_port() -> None:
 
 def _mean_speed_after(task_name: str, push_interval_s: tuple[float, float] | None) -> float:
     task = quiet_task(task_name)
-    task = replace(
-        task, cfg=replace(task.cfg, events=replace(task.cfg.events, push_interval_s=push_interval_s))
-    )
+    task = replace(task, cfg=replace(task.cfg, events=replace(task.cfg.events, push_interval_s=push_interval_s)))
     env = MujocoVelocityEnv(task, num_envs=64, seed=0)
     for _ in range(3):
         env.step(np.zeros((64, 12)))

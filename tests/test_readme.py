@@ -13,10 +13,7 @@ def _quick_start_commands() -> list[str]:
     section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```(?:bash|sh)\n(.*?)```", section, flags=re.DOTALL)
     return [
-        line.strip()
-        for block in blocks
-        for line in block.splitlines()
-        if line.strip() and not line.startswith("#")
+        line.strip() for block in blocks for line in block.splitlines() if line.strip() and not line.startswith("#")
     ]
 
 

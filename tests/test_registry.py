@@ -17,9 +17,7 @@ def test_every_robot_on_every_terrain() -> None:
 
 
 def test_unknown_task_lists_valid_names_and_closest() -> None:
-    with pytest.raises(
-        UnknownTaskError, match=r"unknown task 'anymalc-rough'\. Did you mean 'anymal_c-rough'\?"
-    ):
+    with pytest.raises(UnknownTaskError, match=r"unknown task 'anymalc-rough'\. Did you mean 'anymal_c-rough'\?"):
         get_task("anymalc-rough")
     with pytest.raises(UnknownTaskError, match="Valid tasks: a1-flat, a1-rough"):
         make_env("nothing-like-it", num_envs=1)

@@ -37,9 +37,7 @@ def _run_fresh(code: str, env_extra: dict[str, str]) -> str:
     """Run ``code`` in a fresh interpreter (thread settings are process-wide)."""
     import os
 
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"XLA_FLAGS", "OMP_NUM_THREADS", NUM_THREADS_ENV_VAR}
-    }
+    env = {k: v for k, v in os.environ.items() if k not in {"XLA_FLAGS", "OMP_NUM_THREADS", NUM_THREADS_ENV_VAR}}
     env.update(env_extra)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return out.stdout.strip()

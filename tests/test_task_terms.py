@@ -106,9 +106,7 @@ def test_biped_air_time_single_stance() -> None:
         current_air_time=np.array([[0.0, 0.25], [0.0, 0.0]]),
     )
     # env 0: single stance, min(0.2, 0.25) = 0.2, clipped at 0.3; env 1: double stance -> 0
-    np.testing.assert_allclose(
-        _value(RewardKind.FEET_AIR_TIME_POSITIVE_BIPED, ctx, threshold=0.3), [0.2, 0.0]
-    )
+    np.testing.assert_allclose(_value(RewardKind.FEET_AIR_TIME_POSITIVE_BIPED, ctx, threshold=0.3), [0.2, 0.0])
 
 
 def test_contact_and_limit_terms() -> None:
@@ -130,19 +128,13 @@ def test_dc_motor_clips_with_the_torque_speed_line() -> None:
     ones = np.ones(1)
     kw = {"kp": 25 * ones, "kd": 0.5 * ones, "saturation": 33.5 * ones, "effort_limit": 33.5 * ones}
     # Standing still, a small error: plain PD.
-    tau = dc_motor_torque(
-        np.array([[0.1]]), np.zeros((1, 1)), np.zeros((1, 1)), velocity_limit=21 * ones, **kw
-    )
+    tau = dc_motor_torque(np.array([[0.1]]), np.zeros((1, 1)), np.zeros((1, 1)), velocity_limit=21 * ones, **kw)
     assert tau[0, 0] == pytest.approx(2.5)
     # Moving at half the velocity limit in the driving direction: at most 33.5 * (1 - 0.5) = 16.75.
-    tau = dc_motor_torque(
-        np.array([[5.0]]), np.zeros((1, 1)), np.array([[10.5]]), velocity_limit=21 * ones, **kw
-    )
+    tau = dc_motor_torque(np.array([[5.0]]), np.zeros((1, 1)), np.array([[10.5]]), velocity_limit=21 * ones, **kw)
     assert tau[0, 0] == pytest.approx(16.75)
     # Braking against the motion may use the full effort limit.
-    tau = dc_motor_torque(
-        np.array([[-5.0]]), np.zeros((1, 1)), np.array([[10.5]]), velocity_limit=21 * ones, **kw
-    )
+    tau = dc_motor_torque(np.array([[-5.0]]), np.zeros((1, 1)), np.array([[10.5]]), velocity_limit=21 * ones, **kw)
     assert tau[0, 0] == pytest.approx(-33.5)
 
 
@@ -150,9 +142,7 @@ def test_rotation_helpers() -> None:
     quat = yaw_quat(np.array([math.pi / 2]))
     rot = quat_to_rot(quat)[0]
     np.testing.assert_allclose(rot @ [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], atol=1e-12)
-    np.testing.assert_allclose(
-        wrap_to_pi(np.array([3 * math.pi / 2, -3 * math.pi / 2])), [-math.pi / 2, math.pi / 2]
-    )
+    np.testing.assert_allclose(wrap_to_pi(np.array([3 * math.pi / 2, -3 * math.pi / 2])), [-math.pi / 2, math.pi / 2])
 
 
 def test_height_scan_pattern_is_isaac_labs_grid() -> None:

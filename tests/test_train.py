@@ -132,15 +132,11 @@ def test_sac_run_record(tmp_path: Path) -> None:
     assert record.run_id == "a1-flat__sac_tuned__s0"
     assert (record.scale, record.backend, record.num_envs) == ("cpu", "mujoco", 8)
     assert record.bounds["mode"] == "percentile"
-    assert (
-        record.timing.compile_s > 0.5 and record.timing.num_compiles >= 1
-    )  # JAX compiled, and it was measured
+    assert record.timing.compile_s > 0.5 and record.timing.num_compiles >= 1  # JAX compiled, and it was measured
     assert record.final["train/env_steps"] >= 8 * 60
     assert record.final["train/grad_steps"] > 0
     assert record.hyperparameters["overrides"]["batch_size"] == 32
-    assert record.hyperparameters["batch_size"] == 32 and record.hyperparameters["gamma"] == pytest.approx(
-        0.9831, 1e-3
-    )
+    assert record.hyperparameters["batch_size"] == 32 and record.hyperparameters["gamma"] == pytest.approx(0.9831, 1e-3)
     assert len(record.curves) >= 4 and record.curves[-1]["env_steps"] == record.final["train/env_steps"]
     assert record.final["eval/episodes"] == 4 and np.isfinite(record.final["eval/episode_return"])
     assert len(record.final["actions/p97.5"]) == 12

@@ -119,11 +119,7 @@ def quadruped_links(base: LinkSpec, names: LegNames, table: LegTable) -> tuple[L
                 table.thigh_range[side],
                 table.thigh_default[side],
             ),
-            geoms=(
-                GeomSpec(
-                    GeomKind.CAPSULE, (table.thigh_radius,), table.thigh_mass, fromto=(0.0, 0.0, 0.0, *knee)
-                ),
-            ),
+            geoms=(GeomSpec(GeomKind.CAPSULE, (table.thigh_radius,), table.thigh_mass, fromto=(0.0, 0.0, 0.0, *knee)),),
         )
         calf = LinkSpec(
             name=names.calf.format(**fmt),

@@ -170,9 +170,7 @@ class RobotSpec:
             seen.add(link.name)
         joints = self.joints
         if sorted(joints) != sorted(self.joint_order):
-            raise ValueError(
-                f"{self.name}: joint_order {self.joint_order} != joints of the links {sorted(joints)}"
-            )
+            raise ValueError(f"{self.name}: joint_order {self.joint_order} != joints of the links {sorted(joints)}")
         for per_joint in ("stiffness", "damping", "effort_limit", "saturation_effort", "velocity_limit"):
             if len(getattr(self.actuator, per_joint)) != self.num_joints:
                 raise ValueError(f"{self.name}: actuator.{per_joint} needs {self.num_joints} values")

@@ -1,22 +1,140 @@
-"""The GPU backend: Isaac Lab on CUDA.
+"""The GPU backend: Isaac Lab on CUDA, behind the backend protocol.
 
-Importing this module never imports Isaac Lab; it is loaded only when the backend is started.
+Importing this module never imports Isaac Lab; `make_isaaclab_env` does, when a run starts.
+
+- Versions: 3.0 (Python 3.12, "kit-less" ``launch_simulation``, physics presets, task ids without
+  ``-v0``) and 2.x (``AppLauncher``, PhysX only, ``Isaac-Velocity-*-v0`` ids).  The version is detected
+  without importing anything (3.0 ships ``isaaclab/app/sim_launcher.py``), since importing
+  ``isaaclab.app`` on 2.x already starts Isaac Sim.
+- Physics (3.0): ``newton_mjwarp`` (the default of the rough tasks and of Go2), ``isaacsim_physx``
+  (the default of flat A1, Go1, ANYmal-B/C; needs Isaac Sim), ``ovphysx``, ``newton_kamino``, chosen
+  through Isaac Lab's own preset override ``physics=<name>`` so that each task keeps its tuning.
+- Seeds: ``env_cfg.seed`` before the env is created.
+- Bounds: the adapter declares ``Box(-100, 100)`` like Isaac Lab 2.x's SB3 wrapper on both versions
+  (3.0's wrapper defaults to ``[-1, 1]``), so the ``legacy`` bound mode means the same everywhere.
+- One conversion point: observations, rewards and flags stay torch tensors on the GPU here; the
+  VecEnv adapter (`sacbench.bounds.BatchedVecEnv`) converts them to numpy once per step, and actions
+  come back as numpy and are converted here.
+- Final observations: 3.0's ``compute_final_obs`` is switched on, so time-outs bootstrap from the
+  real last observation; 2.x has no such option and the post-reset observation is used, as in Isaac
+  Lab's own SB3 wrapper.
+- Assets: robot USDs are fetched from NVIDIA's servers unless ``ISAACSIM_ASSET_ROOT`` points to a
+  local mirror (set ``asset_root=`` or the variable before the run starts).
 """
 
 from __future__ import annotations
 
+import atexit
+import enum
 import importlib.metadata
 import importlib.util
+import os
+import re
 import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from sacbench.sim.protocol import Backend, BackendStatus, BatchedEnv
+import numpy as np
+from gymnasium import spaces
+
+from sacbench.sim.protocol import Backend, BackendStatus
+from sacbench.tasks.registry import Robot, TaskSpec, Terrain, get_task
+from sacbench.tasks.velocity import LEGACY_ACTION_BOUND
 
 ISAACLAB_PYTHON = ((3, 12), (3, 13))
 """Isaac Lab 3.0 supports Python >= 3.12 and < 3.13."""
 
-INSTALL_HINT = (
-    'pip install "sacbench[isaaclab]" on Python 3.12 with an NVIDIA driver (see README: GPU set-up)'
-)
+INSTALL_HINT = 'pip install "sacbench[isaaclab]" on Python 3.12 with an NVIDIA driver (see README: GPU set-up)'
+BDX_USD_ENV_VAR = "SACBENCH_BDX_USD"
+
+
+class IsaacLabVersion(enum.StrEnum):
+    """Major versions with different launch APIs and task ids."""
+
+    V2 = "2.x"
+    V3 = "3.0"
+
+
+class Physics(enum.StrEnum):
+    """Isaac Lab 3.0 physics presets of the velocity tasks (``RoughPhysicsCfg``)."""
+
+    NEWTON_MJWARP = "newton_mjwarp"
+    ISAACSIM_PHYSX = "isaacsim_physx"
+    OVPHYSX = "ovphysx"
+    NEWTON_KAMINO = "newton_kamino"
+    PHYSX = "physx"
+    """Auto: OvPhysX when nothing else needs Isaac Sim, else Isaac Sim's PhysX."""
+
+
+_V3_NAMES = {
+    Robot.A1: ("IsaacContrib", "UnitreeA1"),
+    Robot.GO1: ("IsaacContrib", "UnitreeGo1"),
+    Robot.GO2: ("Isaac", "UnitreeGo2"),
+    Robot.ANYMAL_B: ("IsaacContrib", "AnymalB"),
+    Robot.ANYMAL_C: ("IsaacContrib", "AnymalC"),
+    Robot.BDX: ("Sacbench", "DisneyBDX"),
+}
+_V2_NAMES = {
+    Robot.A1: "Unitree-A1",
+    Robot.GO1: "Unitree-Go1",
+    Robot.GO2: "Unitree-Go2",
+    Robot.ANYMAL_B: "Anymal-B",
+    Robot.ANYMAL_C: "Anymal-C",
+}
+
+
+def task_id(task: TaskSpec | str, version: IsaacLabVersion) -> str:
+    """Isaac Lab's gym id of a sacbench task.
+
+    3.0: ``IsaacContrib-Velocity-Flat-UnitreeA1``, ``Isaac-Velocity-Rough-UnitreeGo2``, and the BD-X
+    tasks sacbench registers itself (``Sacbench-Velocity-Flat-DisneyBDX``).  2.x:
+    ``Isaac-Velocity-Flat-Unitree-A1-v0``.
+
+    Raises:
+        LookupError: BD-X on Isaac Lab 2.x (sacbench registers BD-X for 3.0 only).
+    """
+    spec = get_task(task)
+    terrain = spec.terrain.value.capitalize()
+    if version is IsaacLabVersion.V3:
+        prefix, name = _V3_NAMES[spec.robot]
+        return f"{prefix}-Velocity-{terrain}-{name}"
+    if spec.robot not in _V2_NAMES:
+        raise LookupError(
+            f"{spec.name} has no Isaac Lab 2.x task: BD-X is not part of Isaac Lab and sacbench registers it"
+            " for Isaac Lab 3.0 only. Fix: install isaaclab 3.0 (Python 3.12) or drop bdx from the selection."
+        )
+    return f"Isaac-Velocity-{terrain}-{_V2_NAMES[spec.robot]}-v0"
+
+
+def default_physics(task: TaskSpec | str) -> Physics:
+    """Isaac Lab 3.0's default physics of a task.
+
+    Newton MJWarp on rough terrain and for Go2, Isaac Sim's PhysX for flat A1, Go1 and ANYmal-B/C
+    (their ``flat_env_cfg.py``), Newton for BD-X (sacbench's choice: kit-less).
+    """
+    spec = get_task(task)
+    if spec.terrain is Terrain.ROUGH or spec.robot in (Robot.GO2, Robot.BDX):
+        return Physics.NEWTON_MJWARP
+    return Physics.ISAACSIM_PHYSX
+
+
+def detect_version(package_dir: Path | None = None) -> IsaacLabVersion | None:
+    """Which Isaac Lab is installed, without importing it (``None`` when none is).
+
+    Args:
+        package_dir: The ``isaaclab`` package folder (default: found through ``importlib``).
+    """
+    if package_dir is None:
+        spec = importlib.util.find_spec("isaaclab")
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        package_dir = Path(next(iter(spec.submodule_search_locations)))
+    if (package_dir / "app" / "sim_launcher.py").is_file():
+        return IsaacLabVersion.V3
+    if (package_dir / "app" / "app_launcher.py").is_file():
+        return IsaacLabVersion.V2
+    return None
 
 
 def _cuda_reason() -> str | None:
@@ -38,9 +156,7 @@ def isaaclab_status() -> BackendStatus:
     (low, high) = ISAACLAB_PYTHON
     here = sys.version_info[:2]
     if not low <= here < high:
-        reasons.append(
-            f"Python {here[0]}.{here[1]} is running; Isaac Lab 3.0 needs Python >= 3.12 and < 3.13"
-        )
+        reasons.append(f"Python {here[0]}.{here[1]} is running; Isaac Lab 3.0 needs Python >= 3.12 and < 3.13")
     try:
         version = importlib.metadata.version("isaaclab")
     except importlib.metadata.PackageNotFoundError:
@@ -58,13 +174,183 @@ def isaaclab_status() -> BackendStatus:
     return BackendStatus(Backend.ISAACLAB, True, detail=f"isaaclab {version} on {device}")
 
 
-def make_isaaclab_env(task: object, num_envs: int, seed: int = 0, **kwargs: object) -> BatchedEnv:
-    """Start Isaac Lab and build ``task`` (the GPU backend).
+# --------------------------------------------------------------------------------------- logs
+
+_LOG_KEYS = (
+    (re.compile(r"^Curriculum/terrain_levels$"), "curriculum/terrain_level"),
+    (re.compile(r"^Episode_Reward/(.+)$"), r"episode_reward/\1"),
+    (re.compile(r"^Episode_Termination/(.+)$"), r"episode_termination/\1"),
+    (re.compile(r"^Metrics/base_velocity/(.+)$"), r"metrics/\1"),
+)
+
+
+def translate_log(log: dict[str, Any]) -> dict[str, Any]:
+    """Isaac Lab's ``extras["log"]`` keys in sacbench's namespace (unknown keys kept, lowercased)."""
+    out = {}
+    for key, value in log.items():
+        for pattern, replacement in _LOG_KEYS:
+            if pattern.match(key):
+                out[pattern.sub(replacement, key)] = value
+                break
+        else:
+            out[key.lower()] = value
+    return out
+
+
+# --------------------------------------------------------------------------------------- adapter
+
+
+class IsaacLabEnv:
+    """A ``ManagerBasedRLEnv`` (3.0 or 2.x) behind the backend protocol.
+
+    Args:
+        env: The gym env (``gym.make(task_id, cfg=env_cfg)``) or an object with its surface.
+        close_hook: Called by `close` after the env closes (ends the 3.0 launch context).
+    """
+
+    def __init__(self, env: Any, close_hook: Any = None) -> None:
+        self.env = env
+        self.unwrapped = getattr(env, "unwrapped", env)
+        self.num_envs = int(self.unwrapped.num_envs)
+        self.device = self.unwrapped.device
+        obs_space = self.unwrapped.single_observation_space["policy"]
+        act_dim = int(self.unwrapped.single_action_space.shape[0])
+        self.observation_space: spaces.Box = spaces.Box(-np.inf, np.inf, (int(obs_space.shape[0]),), np.float32)
+        self.action_space: spaces.Box = spaces.Box(-LEGACY_ACTION_BOUND, LEGACY_ACTION_BOUND, (act_dim,), np.float32)
+        self.render_mode: str | None = None
+        self._close_hook = close_hook
+
+    def reset(self, seed: int | None = None) -> tuple[Any, dict[str, Any]]:
+        """Reset every env (keywords only: 2.x and 3.0 order their parameters differently)."""
+        obs, _ = self.env.reset(seed=seed)
+        return obs["policy"], {}
+
+    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
+        """Step with actions in the task's own units; returns torch tensors on the env's device."""
+        import torch
+
+        action = torch.as_tensor(np.asarray(actions), dtype=torch.float32, device=self.device)
+        obs, reward, terminated, truncated, extras = self.env.step(action)
+        out: dict[str, Any] = {}
+        done = terminated | truncated
+        if bool(done.any()):
+            # Both keys are only refreshed on steps where some env reset; elsewhere they are stale.
+            if "final_obs" in extras:
+                out["final_obs"] = extras["final_obs"]["policy"]
+            if "log" in extras:
+                out["log"] = translate_log(extras["log"])
+        return obs["policy"], reward, terminated, truncated, out
+
+    def close(self) -> None:
+        """Close the env, then the launch context."""
+        self.env.close()
+        if self._close_hook is not None:
+            self._close_hook()
+
+
+@dataclass(frozen=True)
+class IsaacLabOptions:
+    """Backend options (``RunConfig.backend_options`` / the ``--sacbench-*`` GPU options)."""
+
+    device: str = "cuda:0"
+    physics: Physics | None = None
+    """``None``: the task's own default (`default_physics`)."""
+    asset_root: Path | None = None
+    """Local mirror of NVIDIA's assets (sets ``ISAACSIM_ASSET_ROOT`` before Isaac Lab is imported)."""
+    bdx_usd: Path | None = None
+    """The BD-X robot USD (default: ``$SACBENCH_BDX_USD``)."""
+
+
+_V2_APP: dict[str, Any] = {}
+"""Isaac Sim's app on Isaac Lab 2.x: started once per process, closed at exit."""
+
+
+def _make_v3(spec: TaskSpec, num_envs: int, seed: int, options: IsaacLabOptions) -> IsaacLabEnv:
+    import gymnasium as gym
+    import isaaclab_tasks  # noqa: F401  (registers the gym ids; safe before launch on 3.0)
+    from isaaclab.app import launch_simulation
+    from isaaclab_tasks.utils import parse_env_cfg
+
+    if spec.robot is Robot.BDX:
+        from sacbench.sim.isaaclab_bdx import register_bdx_tasks
+
+        register_bdx_tasks(bdx_usd_path(options))
+    env_id = task_id(spec, IsaacLabVersion.V3)
+    physics = options.physics or default_physics(spec)
+    # Presets are resolved here, before launch: an unresolved PresetCfg would make the launcher
+    # believe Isaac Sim is needed.  `overrides` must be a list: with None Isaac Lab parses sys.argv.
+    cfg = parse_env_cfg(env_id, device=options.device, num_envs=num_envs, overrides=[f"physics={physics.value}"])
+    cfg.seed = seed
+    cfg.compute_final_obs = True
+    launch = launch_simulation(cfg, {"headless": True, "device": options.device, "visualizer": ["none"]})
+    launch.__enter__()
+
+    def end_launch() -> None:
+        # With Isaac Sim (Kit) running, leaving the launch context ends the process: defer that to exit.
+        atexit.register(launch.__exit__, None, None, None)
+
+    return IsaacLabEnv(gym.make(env_id, cfg=cfg), close_hook=end_launch)
+
+
+def _make_v2(spec: TaskSpec, num_envs: int, seed: int, options: IsaacLabOptions) -> IsaacLabEnv:
+    if options.physics not in (None, Physics.PHYSX, Physics.ISAACSIM_PHYSX):
+        raise ValueError(f"physics={options.physics.value}: Isaac Lab 2.x runs PhysX only")
+    if "app" not in _V2_APP:  # Isaac Sim must be up before isaaclab_tasks is imported
+        from isaaclab.app import AppLauncher
+
+        _V2_APP["app"] = AppLauncher(headless=True, device=options.device).app
+        atexit.register(_V2_APP["app"].close)
+    import gymnasium as gym
+    import isaaclab_tasks  # noqa: F401
+    from isaaclab_tasks.utils import parse_env_cfg
+
+    env_id = task_id(spec, IsaacLabVersion.V2)
+    cfg = parse_env_cfg(env_id, device=options.device, num_envs=num_envs)
+    cfg.seed = seed
+    return IsaacLabEnv(gym.make(env_id, cfg=cfg, render_mode=None))
+
+
+def bdx_usd_path(options: IsaacLabOptions) -> Path:
+    """The BD-X USD from the options or ``$SACBENCH_BDX_USD``.
+
+    Raises:
+        FileNotFoundError: Naming what is missing and where to get it.
+    """
+    path = options.bdx_usd or (Path(os.environ[BDX_USD_ENV_VAR]) if os.environ.get(BDX_USD_ENV_VAR) else None)
+    if path is None or not path.is_file():
+        given = f" ({path} does not exist)" if path else ""
+        raise FileNotFoundError(
+            f"BD-X on Isaac Lab needs the robot's USD{given}: it is not part of Isaac Lab. Fix: fetch BDX.usd"
+            " from louislelay/disney_bdx_rl_isaaclab (Git LFS: git lfs pull) and pass --sacbench-bdx-usd PATH"
+            f" or export {BDX_USD_ENV_VAR}=PATH."
+        )
+    return path
+
+
+def make_isaaclab_env(task: TaskSpec | str, num_envs: int, seed: int = 0, **kwargs: Any) -> IsaacLabEnv:
+    """Start Isaac Lab headless and build ``task`` on it.
+
+    Args:
+        task: sacbench task.
+        num_envs: Parallel robots.
+        seed: ``env_cfg.seed``, set before the env is created.
+        **kwargs: `IsaacLabOptions` fields (``device``, ``physics``, ``asset_root``, ``bdx_usd``).
 
     Raises:
         RuntimeError: If Isaac Lab cannot run here; the message lists every missing prerequisite.
     """
+    if isinstance(kwargs.get("physics"), str):
+        kwargs["physics"] = Physics(kwargs["physics"])
+    options = IsaacLabOptions(**kwargs)
     status = isaaclab_status()
     if not status.usable:
         raise RuntimeError("the Isaac Lab backend is not usable here:\n  - " + "\n  - ".join(status.reasons))
-    raise NotImplementedError("the Isaac Lab adapter is not implemented yet")  # pragma: no cover
+    if options.asset_root is not None:
+        os.environ["ISAACSIM_ASSET_ROOT"] = str(options.asset_root)  # read once, when isaaclab.utils.assets loads
+    spec = get_task(task)
+    version = detect_version()
+    if version is IsaacLabVersion.V3:
+        return _make_v3(spec, num_envs, seed, options)
+    if version is IsaacLabVersion.V2:
+        return _make_v2(spec, num_envs, seed, options)
+    raise RuntimeError("isaaclab is installed but its version could not be told (no app/sim_launcher.py)")

@@ -172,9 +172,7 @@ _TABLE: dict[tuple[Robot, Terrain], tuple[RobotSpec, VelocityTaskCfg]] = {
 @cache
 def all_tasks() -> tuple[TaskSpec, ...]:
     """Every task, robots in `Robot` order, flat before rough."""
-    return tuple(
-        TaskSpec(robot, terrain, *_TABLE[(robot, terrain)]) for robot in Robot for terrain in Terrain
-    )
+    return tuple(TaskSpec(robot, terrain, *_TABLE[(robot, terrain)]) for robot in Robot for terrain in Terrain)
 
 
 def task_names() -> tuple[str, ...]:

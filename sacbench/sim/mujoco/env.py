@@ -89,9 +89,7 @@ class MujocoVelocityEnv:
         self.rng = np.random.default_rng(seed)
         n, j = num_envs, self.robot.num_joints
         self.num_joints = j
-        self.action_space: spaces.Box = spaces.Box(
-            -LEGACY_ACTION_BOUND, LEGACY_ACTION_BOUND, (j,), np.float32
-        )
+        self.action_space: spaces.Box = spaces.Box(-LEGACY_ACTION_BOUND, LEGACY_ACTION_BOUND, (j,), np.float32)
         self.observation_space: spaces.Box = spaces.Box(-np.inf, np.inf, (self.task.obs_dim,), np.float32)
 
         self.terrain: TerrainMap | None = None
@@ -134,9 +132,7 @@ class MujocoVelocityEnv:
         self._num_slots = len(self._slots)
         self._foot_slots = np.array([self._slots[k] for k in self.robot.foot_links])
         self._term_slots = np.array([self._slots[k] for k in self.robot.termination_links])
-        self._undesired_slots = np.array(
-            [self._slots[k] for k in self.robot.undesired_contact_links], dtype=int
-        )
+        self._undesired_slots = np.array([self._slots[k] for k in self.robot.undesired_contact_links], dtype=int)
         self._scan_pattern = height_scan_pattern() if self.cfg.rough else np.zeros((0, 2))
         self._pyramidal = self.model.opt.cone == mujoco.mjtCone.mjCONE_PYRAMIDAL
         self._pyramid_rows = np.arange(4)
@@ -297,9 +293,7 @@ class MujocoVelocityEnv:
         self._last_obs = obs
         return obs, {}
 
-    def step(
-        self, actions: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Advance every env by one control step (``decimation`` physics substeps).
 
         Args:
@@ -391,17 +385,12 @@ class MujocoVelocityEnv:
         self._qvel[ids] = 0.0
         self.data.qacc_warmstart[:] = np.nan_to_num(self.data.qacc_warmstart, nan=0.0, posinf=0.0, neginf=0.0)
         self._unstable[ids] = True
-        warnings.warn(
-            f"MuJoCo went unstable for envs {ids.tolist()}; reset them", RuntimeWarning, stacklevel=3
-        )
+        warnings.warn(f"MuJoCo went unstable for envs {ids.tolist()}; reset them", RuntimeWarning, stacklevel=3)
 
     def _rewards(self, hist_max: np.ndarray, terminated: np.ndarray) -> np.ndarray:
         """Weighted sum of the terms times ``step_dt``; accumulates the episode sums."""
         if self._needs_base_height:
-            if self.cfg.rough:
-                ground = self._scan_heights(slice(None)).mean(axis=1)
-            else:
-                ground = np.zeros(self.num_envs)
+            ground = self._scan_heights(slice(None)).mean(axis=1) if self.cfg.rough else np.zeros(self.num_envs)
             base_height = self.base_pos[:, 2] - ground
         else:
             base_height = self.base_pos[:, 2]
@@ -473,9 +462,7 @@ class MujocoVelocityEnv:
                 self._update_curriculum(ids)
             log["curriculum/terrain_level"] = float(self.terrain_levels.mean())
         for k, term in enumerate(self._terms):
-            log[f"episode_reward/{term.name}"] = float(
-                self._episode_sums[ids, k].mean() / self.cfg.episode_length_s
-            )
+            log[f"episode_reward/{term.name}"] = float(self._episode_sums[ids, k].mean() / self.cfg.episode_length_s)
         if terminated is not None and truncated is not None:
             log["episode_termination/base_contact"] = float(terminated[ids].mean())
             log["episode_termination/time_out"] = float((truncated[ids] & ~terminated[ids]).mean())
@@ -513,9 +500,7 @@ class MujocoVelocityEnv:
         down = (distance < required) & ~up
         levels = self.terrain_levels[ids] + up.astype(np.int64) - down.astype(np.int64)
         # Robots that solved the last level go back to a random one (Isaac Lab's update_env_origins).
-        levels = np.where(
-            levels >= tcfg.num_rows, self.rng.integers(0, tcfg.num_rows, len(ids)), np.maximum(levels, 0)
-        )
+        levels = np.where(levels >= tcfg.num_rows, self.rng.integers(0, tcfg.num_rows, len(ids)), np.maximum(levels, 0))
         self.terrain_levels[ids] = levels
         self.env_origins[ids] = self.terrain.origins[levels, self.terrain_types[ids]]
 

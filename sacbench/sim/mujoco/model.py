@@ -220,9 +220,7 @@ def _index(model: mujoco.MjModel, robot: RobotSpec, num_envs: int) -> World:
     """Index arrays of a compiled world."""
     mj_joint_names = [link.joint.name for link in robot.links if link.joint is not None]
     joint_perm = np.array([mj_joint_names.index(name) for name in robot.joint_order], dtype=np.int64)
-    tracked = tuple(
-        dict.fromkeys((*robot.foot_links, *robot.termination_links, *robot.undesired_contact_links))
-    )
+    tracked = tuple(dict.fromkeys((*robot.foot_links, *robot.termination_links, *robot.undesired_contact_links)))
     geom_slot = np.full(model.ngeom, -1, dtype=np.int64)
     body_ids = {
         link.name: np.array(

@@ -179,9 +179,7 @@ REWARD_FUNCTIONS: dict[RewardKind, RewardFn] = {
     RewardKind.ACTION_RATE_L2: lambda c, t, i: np.sum(np.square(c.action - c.prev_action), axis=1),
     RewardKind.FEET_AIR_TIME: _feet_air_time,
     RewardKind.FEET_AIR_TIME_POSITIVE_BIPED: _feet_air_time_biped,
-    RewardKind.UNDESIRED_CONTACTS: lambda c, t, i: np.sum(c.undesired_force > t.threshold, axis=1).astype(
-        float
-    ),
+    RewardKind.UNDESIRED_CONTACTS: lambda c, t, i: np.sum(c.undesired_force > t.threshold, axis=1).astype(float),
     RewardKind.FLAT_ORIENTATION_L2: lambda c, t, i: np.sum(np.square(c.projected_gravity[:, :2]), axis=1),
     RewardKind.JOINT_POS_LIMITS: _joint_pos_limits,
     RewardKind.JOINT_DEVIATION_L1: lambda c, t, i: np.sum(np.abs(c.q_rel[:, i]), axis=1),

@@ -56,18 +56,14 @@ def stairs_height(x: FloatArray, y: FloatArray, d: float, cfg: RoughTerrainCfg, 
     """Pyramid stairs rising towards the centre (a pit when ``inverted``); platform at ``7 h``."""
     h = _lerp(cfg.step_height_range, d)
     half = cfg.size / 2 - cfg.stairs_border_width  # 3 m: the stairs' outer edge
-    num_steps = (
-        int((cfg.size - 2 * cfg.stairs_border_width - cfg.stairs_platform_width) // (2 * cfg.step_width)) + 1
-    )
+    num_steps = int((cfg.size - 2 * cfg.stairs_border_width - cfg.stairs_platform_width) // (2 * cfg.step_width)) + 1
     r = np.maximum(np.abs(x), np.abs(y))
     level = np.minimum(np.floor((half - r) / cfg.step_width) + 1, num_steps + 1)
     z = np.where(r <= half, level * h, 0.0)
     return -z if inverted else z
 
 
-def boxes_height(
-    x: FloatArray, y: FloatArray, d: float, cfg: RoughTerrainCfg, rng: np.random.Generator
-) -> FloatArray:
+def boxes_height(x: FloatArray, y: FloatArray, d: float, cfg: RoughTerrainCfg, rng: np.random.Generator) -> FloatArray:
     """A grid of 0.45 m boxes of heights ``U(-gh, gh)`` with a central platform at ``gh``."""
     gh = _lerp(cfg.box_height_range, d)
     num_cells = int(cfg.size / cfg.box_grid_width)
@@ -133,9 +129,7 @@ _GENERATORS: dict[SubTerrain, HeightFn] = {
 }
 
 
-def origin_height(
-    kind: SubTerrain, local: FloatArray, x: FloatArray, y: FloatArray, cfg: RoughTerrainCfg
-) -> float:
+def origin_height(kind: SubTerrain, local: FloatArray, x: FloatArray, y: FloatArray, cfg: RoughTerrainCfg) -> float:
     """Spawn height of a cell: its centre platform (random-rough: the highest point within 1 m)."""
     if kind is SubTerrain.RANDOM_ROUGH:
         window = (np.abs(x) <= 1.0) & (np.abs(y) <= 1.0)
@@ -190,9 +184,7 @@ def generate_terrain(cfg: RoughTerrainCfg, rng: np.random.Generator) -> TerrainM
     lx, ly = np.meshgrid(local, local, indexing="xy")  # (cells+1, cells+1), x fastest
     x0, y0 = -cfg.num_rows * cfg.size / 2, -cfg.num_cols * cfg.size / 2
     types = column_types(cfg)
-    difficulty = (
-        np.arange(cfg.num_rows)[:, None] + rng.uniform(size=(cfg.num_rows, cfg.num_cols))
-    ) / cfg.num_rows
+    difficulty = (np.arange(cfg.num_rows)[:, None] + rng.uniform(size=(cfg.num_rows, cfg.num_cols))) / cfg.num_rows
     origins = np.zeros((cfg.num_rows, cfg.num_cols, 3))
     for col in range(cfg.num_cols):
         kind = SubTerrain(int(types[col]))

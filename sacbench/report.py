@@ -1,0 +1,641 @@
+"""Reports from run records: Markdown, self-contained HTML, PNG figures, CSV and LaTeX.
+
+``reports/<session>/`` holds ``index.md``, ``index.html`` (figures embedded), ``figures/*.png``,
+``results.csv`` (one row per run), ``table.tex`` (IQM [95 % CI] for papers), ``runs/*.json`` and
+``environment.json``.  Everything is rebuilt from the run records alone (``sacbench report DIR``).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sacbench.baselines import RETURN, TERRAIN_LEVEL, usable
+from sacbench.compare import CompareRule, Comparison, Verdict
+from sacbench.records import RunRecord, save_run, to_jsonable, write_json_atomic
+from sacbench.stats import (
+    CONFIDENCE,
+    DEFAULT_REPS,
+    Interval,
+    aggregate_metrics,
+    iqm_curves,
+    performance_profiles,
+    probability_of_improvement,
+    resample_curve,
+)
+from sacbench.tasks import get_task
+from sacbench.tasks.velocity import RewardKind
+
+REFERENCE_PRESET = "ppo_sb3"
+"""Presets are compared to this one in the probability-of-improvement figure (when it ran)."""
+GRID_POINTS = 40
+
+
+def session_name(now: datetime | None = None) -> str:
+    """UTC timestamp usable as a folder name: ``2026-11-24T02-13-45Z``."""
+    return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H-%M-%SZ")
+
+
+def return_scale(task: str) -> float:
+    """Best possible return: perfect tracking, no penalty (sum of tracking weights x episode seconds).
+
+    Used to normalise returns to [.., 1] for the optimality gap and performance profiles.
+    """
+    cfg = get_task(task).cfg
+    tracking = (RewardKind.TRACK_LIN_VEL_XY_EXP, RewardKind.TRACK_ANG_VEL_Z_EXP)
+    return sum(t.weight for t in cfg.rewards if t.kind in tracking) * cfg.episode_length_s
+
+
+# --------------------------------------------------------------------------------------- tables
+
+
+def results_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """Tidy table, one row per run."""
+    rows = []
+    for r in records:
+        f = r.final
+        rows.append(
+            {
+                "run_id": r.run_id,
+                "task": r.task,
+                "robot": r.robot,
+                "terrain": r.terrain,
+                "backend": r.backend,
+                "scale": r.scale,
+                "preset": r.preset,
+                "algo": r.algo,
+                "seed": r.seed,
+                "status": r.status.value,
+                "num_envs": r.num_envs,
+                "budget_s": r.budget["seconds"],
+                "train_s": r.timing.train_s,
+                "compile_s": r.timing.compile_s,
+                "overrun_s": r.timing.overrun_s,
+                "cpu_share": r.timing.cpu_s / r.timing.total_s if r.timing.total_s else None,
+                "env_steps": f.get("train/env_steps"),
+                "grad_steps": f.get("train/grad_steps"),
+                "replay_ratio": f.get("train/replay_ratio"),
+                "env_fps": f.get("train/env_fps"),
+                "eval_return": f.get(RETURN),
+                "eval_return_normalized": (f[RETURN] / return_scale(r.task)) if f.get(RETURN) is not None else None,
+                "eval_episode_length": f.get("eval/episode_length"),
+                "eval_fall_rate": f.get("eval/fall_rate"),
+                "terrain_level": f.get(TERRAIN_LEVEL),
+                "actions_at_bounds": f.get("actions/at_bounds"),
+                "bounds_mode": r.bounds.get("mode"),
+                "git_commit": r.provenance.get("git", {}).get("commit"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class Summary:
+    """Aggregates of one (task, preset): return and terrain-level intervals."""
+
+    task: str
+    preset: str
+    seeds: list[int]
+    failed: list[str]
+    ret: dict[str, Interval] = field(default_factory=dict)
+    ret_normalized: dict[str, Interval] = field(default_factory=dict)
+    level: dict[str, Interval] = field(default_factory=dict)
+    budget_s: float = 0.0
+
+
+def summarize(records: Sequence[RunRecord], seed: int, reps: int) -> list[Summary]:
+    """Aggregates per (task, preset) (rliable, seeded per key)."""
+    groups: dict[tuple[str, str], list[RunRecord]] = defaultdict(list)
+    for r in records:
+        groups[(r.task, r.preset)].append(r)
+    summaries = []
+    for (task, preset), runs in sorted(groups.items()):
+        good = [r for r in runs if usable(r)]
+        s = Summary(task, preset, [r.seed for r in good], [r.run_id for r in runs if not usable(r)])
+        s.budget_s = float(runs[0].budget["seconds"])
+        if good:
+            returns = np.array([[r.metric(RETURN)] for r in good])
+            s.ret = aggregate_metrics({f"{task}/{preset}": returns}, seed, reps)[f"{task}/{preset}"]
+            key = f"{task}/{preset}/normalized"
+            s.ret_normalized = aggregate_metrics({key: returns / return_scale(task)}, seed, reps)[key]
+            levels = np.array([[r.metric(TERRAIN_LEVEL)] for r in good])
+            if np.isfinite(levels).all() and runs[0].terrain == "rough":
+                s.level = aggregate_metrics({f"{task}/{preset}/level": levels}, seed, reps)[f"{task}/{preset}/level"]
+        summaries.append(s)
+    return summaries
+
+
+# --------------------------------------------------------------------------------------- figures
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _colors(presets: Sequence[str]) -> dict[str, Any]:
+    import seaborn as sns  # type: ignore[import-untyped]
+
+    palette = sns.color_palette("colorblind", max(len(presets), 3))
+    return {p: palette[i % len(palette)] for i, p in enumerate(presets)}
+
+
+def _curve_matrix(runs: Sequence[RunRecord], x_key: str, y_key: str, grid: np.ndarray) -> np.ndarray | None:
+    """``(num_runs, len(grid))`` resampled curves; runs without any value are dropped."""
+    rows = []
+    for r in runs:
+        x = np.array([np.nan if row.get(x_key) is None else row[x_key] for row in r.curves], dtype=float)
+        y = np.array([np.nan if row.get(y_key) is None else row[y_key] for row in r.curves], dtype=float)
+        if np.isfinite(y).any():
+            rows.append(resample_curve(x, y, grid))
+    return np.array(rows) if rows else None
+
+
+def plot_curves(
+    records: Sequence[RunRecord], x_key: str, y_key: str, path: Path, *, seed: int, reps: int, ylabel: str
+) -> Path | None:
+    """IQM across seeds of a curve against ``x_key``, with 95 % CI bands; one panel per task."""
+    plt = _plt()
+    by_task: dict[str, dict[str, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        if r.curves:
+            by_task[r.task][r.preset].append(r)
+    tasks = sorted(by_task)
+    if not tasks:
+        return None
+    colors = _colors(sorted({p for t in tasks for p in by_task[t]}))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 3.6), squeeze=False)
+    drawn = False
+    for ax, task in zip(axes[0], tasks, strict=True):
+        for preset, runs in sorted(by_task[task].items()):
+            end = min(max((row.get(x_key) or 0) for row in r.curves) for r in runs)
+            if end <= 0:
+                continue
+            grid = np.linspace(0, end, GRID_POINTS)
+            matrix = _curve_matrix(runs, x_key, y_key, grid)
+            if matrix is None:
+                continue
+            point, ci = iqm_curves({f"{task}/{preset}/{x_key}/{y_key}": matrix}, seed, reps)[
+                f"{task}/{preset}/{x_key}/{y_key}"
+            ]
+            ax.plot(grid, point, color=colors[preset], label=f"{preset} (n={len(matrix)})")
+            ax.fill_between(grid, ci[0], ci[1], color=colors[preset], alpha=0.2)
+            drawn = True
+        ax.set_title(task)
+        ax.set_xlabel({"time_s": "training time (s, compile excluded)", "env_steps": "env steps"}[x_key])
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    if not drawn:
+        plt.close(fig)
+        return None
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_intervals(summaries: Sequence[Summary], path: Path) -> Path | None:
+    """IQM, median and mean of the evaluation return with 95 % CIs, per task and preset."""
+    plt = _plt()
+    rows = [s for s in summaries if s.ret]
+    if not rows:
+        return None
+    metrics = ("IQM", "Median", "Mean")
+    fig, axes = plt.subplots(1, 3, figsize=(13, 0.45 * len(rows) + 1.2), sharey=True)
+    labels = [f"{s.task} / {s.preset}" for s in rows]
+    y = np.arange(len(rows))
+    for ax, metric in zip(axes, metrics, strict=True):
+        points = np.array([s.ret[metric].point for s in rows])
+        lows = np.array([s.ret[metric].low for s in rows])
+        highs = np.array([s.ret[metric].high for s in rows])
+        ax.errorbar(points, y, xerr=[points - lows, highs - points], fmt="o", capsize=3)
+        ax.set_title(f"{metric} eval return")
+        ax.grid(alpha=0.3)
+    axes[0].set_yticks(y, labels, fontsize=8)
+    axes[0].invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def probability_pairs(records: Sequence[RunRecord]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``"task: x,ref"`` pairs of eval returns: every preset against the reference preset."""
+    by_key: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for r in records:
+        if usable(r):
+            by_key[(r.task, r.preset)].append(r.metric(RETURN))
+    pairs = {}
+    for task, preset in sorted(by_key):
+        if preset != REFERENCE_PRESET and (task, REFERENCE_PRESET) in by_key:
+            pairs[f"{task}: {preset},{REFERENCE_PRESET}"] = (
+                np.array(by_key[(task, preset)])[:, None],
+                np.array(by_key[(task, REFERENCE_PRESET)])[:, None],
+            )
+    return pairs
+
+
+def plot_probability_of_improvement(poi: dict[str, Interval], path: Path) -> Path | None:
+    """P(X > Y) with 95 % CIs, as rliable draws it."""
+    if not poi:
+        return None
+    plt = _plt()
+    from rliable import plot_utils
+
+    estimates = {k: v.point for k, v in poi.items()}
+    intervals = {k: np.array([v.low, v.high]) for k, v in poi.items()}
+    fig, ax = plt.subplots(figsize=(6, 0.45 * len(poi) + 1.2))
+    plot_utils.plot_probability_of_improvement(estimates, intervals, ax=ax, pair_separator=",")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_profiles(records: Sequence[RunRecord], path: Path, seed: int, reps: int) -> Path | None:
+    """Performance profiles of the normalised return (all runs of a preset pooled)."""
+    scores: dict[str, list[float]] = defaultdict(list)
+    for r in records:
+        if usable(r):
+            scores[r.preset].append(r.metric(RETURN) / return_scale(r.task))
+    if not scores:
+        return None
+    plt = _plt()
+    from rliable import plot_utils
+
+    arrays = {k: np.array(v)[:, None] for k, v in sorted(scores.items())}
+    low = min(float(a.min()) for a in arrays.values())
+    taus = np.linspace(min(low, 0.0), 1.0, 81)
+    profiles, cis = performance_profiles(arrays, taus, seed, reps)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    plot_utils.plot_performance_profiles(
+        profiles, taus, performance_profile_cis=cis, colors=_colors(list(arrays)), ax=ax,
+        xlabel=r"normalised eval return $\tau$ (1 = perfect tracking)",
+    )  # fmt: skip
+    ax.legend(list(arrays), fontsize=7, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# --------------------------------------------------------------------------------------- documents
+
+
+def latex_table(summaries: Sequence[Summary], caption: str) -> str:
+    """A booktabs table: IQM [95 % CI] of the return (and terrain level), seeds, budget."""
+    lines = [
+        "% Generated by sacbench; \\usepackage{booktabs}",
+        "\\begin{table}[t]",
+        "\\centering",
+        "\\begin{tabular}{llrrrr}",
+        "\\toprule",
+        "Task & Preset & Return IQM [95\\% CI] & Terrain level IQM [95\\% CI] & Seeds & Budget (s) \\\\",
+        "\\midrule",
+    ]
+    for s in summaries:
+        ret = s.ret["IQM"].format() if s.ret else "--"
+        level = s.level["IQM"].format() if s.level else "--"
+        name = s.preset.replace("_", "\\_")
+        lines.append(f"{s.task} & {name} & {ret} & {level} & {len(s.seeds)} & {s.budget_s:g} \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}", f"\\caption{{{caption}}}", "\\end{table}", ""]
+    return "\n".join(lines)
+
+
+@dataclass
+class Document:
+    """Report content, rendered both as Markdown and as HTML."""
+
+    title: str
+    blocks: list[tuple[str, Any]] = field(default_factory=list)
+
+    def heading(self, text: str) -> None:
+        """A second-level heading."""
+        self.blocks.append(("h2", text))
+
+    def paragraph(self, text: str) -> None:
+        """A paragraph of text."""
+        self.blocks.append(("p", text))
+
+    def bullets(self, items: Sequence[str]) -> None:
+        """A bullet list."""
+        self.blocks.append(("ul", list(items)))
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """A table (cells rendered with str)."""
+        self.blocks.append(("table", (list(headers), [[str(c) for c in row] for row in rows])))
+
+    def figure(self, path: Path, caption: str) -> None:
+        """A PNG figure with its caption."""
+        self.blocks.append(("img", (path, caption)))
+
+    def markdown(self, root: Path) -> str:
+        """Markdown, figures linked relative to ``root``."""
+        out = [f"# {self.title}", ""]
+        for kind, content in self.blocks:
+            if kind == "h2":
+                out += [f"## {content}", ""]
+            elif kind == "p":
+                out += [content, ""]
+            elif kind == "ul":
+                out += [f"- {item}" for item in content] + [""]
+            elif kind == "table":
+                headers, rows = content
+                out += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+                out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows] + [""]
+            elif kind == "img":
+                path, caption = content
+                out += [f"![{caption}]({path.relative_to(root).as_posix()})", "", f"*{caption}*", ""]
+        return "\n".join(out)
+
+    def html(self) -> str:
+        """Self-contained HTML, figures embedded."""
+        parts = [
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+            f"<title>{html.escape(self.title)}</title>",
+            "<style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;"
+            "color:#222}table{border-collapse:collapse;margin:1em 0;font-size:0.9em}"
+            "th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f3f3f3}"
+            "img{max-width:100%;border:1px solid #eee}figcaption{color:#555;font-size:0.9em}"
+            ".regressed{color:#b00020;font-weight:bold}.improved{color:#0a7d28;font-weight:bold}"
+            ".inconclusive{color:#8a6d00}.unchanged{color:#333}</style></head><body>",
+            f"<h1>{html.escape(self.title)}</h1>",
+        ]
+        for kind, content in self.blocks:
+            if kind == "h2":
+                parts.append(f"<h2>{html.escape(content)}</h2>")
+            elif kind == "p":
+                parts.append(f"<p>{html.escape(content)}</p>")
+            elif kind == "ul":
+                parts.append("<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in content) + "</ul>")
+            elif kind == "table":
+                headers, rows = content
+                head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+                body = "".join(
+                    "<tr>" + "".join(f"<td class='{html.escape(c)}'>{html.escape(c)}</td>" for c in row) + "</tr>"
+                    for row in rows
+                )
+                parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            elif kind == "img":
+                path, caption = content
+                data = base64.b64encode(path.read_bytes()).decode("ascii")
+                parts.append(
+                    f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{data}'>"
+                    f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+                )
+        parts.append("</body></html>")
+        return "\n".join(parts)
+
+
+def _environment(records: Sequence[RunRecord]) -> dict[str, Any]:
+    first = records[0].provenance
+    return {
+        "python": first.get("python"),
+        "platform": first.get("platform"),
+        "packages": first.get("packages"),
+        "hardware": first.get("hardware"),
+        "git_commits": sorted({str(r.provenance.get("git", {}).get("commit")) for r in records}),
+        "dirty": sorted({str(r.provenance.get("git", {}).get("dirty")) for r in records}),
+        "threads": first.get("threads"),
+    }
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """Where the report went and what the gate said."""
+
+    directory: Path
+    comparisons: tuple[Comparison, ...]
+
+    @property
+    def regressions(self) -> list[Comparison]:
+        """Comparisons whose verdict is ``regressed``."""
+        return [c for c in self.comparisons if c.verdict is Verdict.REGRESSED]
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every section of a report needs."""
+
+    records: list[RunRecord]
+    frame: pd.DataFrame
+    summaries: list[Summary]
+    environment: dict[str, Any]
+    seed: int
+    reps: int
+
+    @property
+    def backends(self) -> str:
+        return ", ".join(sorted({f"{r.backend}/{r.scale}" for r in self.records}))
+
+    @property
+    def budgets(self) -> str:
+        return ", ".join(f"{b:g}" for b in sorted({r.budget["seconds"] for r in self.records}))
+
+    @property
+    def hardware(self) -> str:
+        hardware = self.environment.get("hardware") or {}
+        gpus = ", ".join(g["name"] for g in hardware.get("gpus", [])) or "no GPU"
+        return f"{hardware.get('cpu_model', '?')}; {gpus}"
+
+
+def _header(doc: Document, ctx: _Context) -> None:
+    packages = ", ".join(
+        f"{k} {v}" for k, v in (ctx.environment.get("packages") or {}).items() if v and k in _KEY_PACKAGES
+    )
+    env = ctx.environment
+    doc.bullets(
+        [
+            f"backend/scale: {ctx.backends}; budget: {ctx.budgets} s per run (training wall-clock, JIT compile"
+            " excluded and recorded apart)",
+            f"runs: {len(ctx.records)} ({sum(usable(r) for r in ctx.records)} finished); tasks:"
+            f" {', '.join(sorted({r.task for r in ctx.records}))}",
+            f"hardware: {ctx.hardware}; packages: {packages}",
+            f"git: {', '.join(env['git_commits'])} (dirty: {', '.join(env['dirty'])})",
+            f"statistics: rliable, {int(CONFIDENCE * 100)} % stratified bootstrap CIs, {ctx.reps} replications,"
+            f" bootstrap seed {ctx.seed} (every interval is reproducible from it)",
+        ]
+    )
+
+
+def _verdicts(doc: Document, comparisons: Sequence[Comparison], rule: CompareRule | None) -> None:
+    doc.heading("Verdicts against the stored baseline")
+    doc.paragraph(
+        f"Rule {rule}: the 95 % CI of the difference (current - baseline) against the tolerance;"
+        " regressed = entirely below -tolerance, improved = entirely above, unchanged = inside,"
+        " inconclusive = otherwise. P(now > baseline) is rliable's probability of improvement."
+    )
+    rows = []
+    for c in comparisons:
+        ret = next((m for m in c.metrics if m.metric == RETURN), None)
+        values = (
+            [
+                ret.current.format(),
+                ret.baseline.format(),
+                ret.difference.format(),
+                ret.probability_of_improvement.format(),
+            ]
+            if ret
+            else ["--"] * 4
+        )
+        rows.append([c.task, c.preset, c.verdict.value, *values, f"{c.num_current} / {c.num_baseline}", c.reason])
+    headers = ["task", "preset", "verdict", "return now", "baseline", "difference [CI]", "P(now > baseline)"]
+    doc.table([*headers, "seeds now / base", "details"], rows)
+
+
+def _results(doc: Document, ctx: _Context) -> None:
+    doc.heading("Results")
+    doc.paragraph(
+        "Evaluation return of the deterministic policy (one full episode per env, fresh env seeded apart"
+        " from training). Normalised return: divided by the best possible return (perfect tracking, no"
+        " penalty); the optimality gap is the mean shortfall of the normalised return below 1."
+    )
+    rows = []
+    for s in ctx.summaries:
+        failed = ", ".join(s.failed) or "--"
+        if not s.ret:
+            rows.append([s.task, s.preset, 0, "--", "--", "--", "--", "--", failed])
+            continue
+        runs = ctx.frame[(ctx.frame.task == s.task) & (ctx.frame.preset == s.preset) & ctx.frame.eval_return.notna()]
+        level = s.level["IQM"].format() if s.level else "--"
+        gap = s.ret_normalized["Optimality Gap"].format(3)
+        fall = f"{runs.eval_fall_rate.mean():.2f}"
+        rows.append(
+            [
+                s.task,
+                s.preset,
+                len(s.seeds),
+                s.ret["IQM"].format(),
+                s.ret["Mean"].format(),
+                gap,
+                level,
+                fall,
+                failed,
+            ]
+        )
+    headers = ["task", "preset", "seeds", "return IQM [95% CI]", "return mean [CI]", "optimality gap [CI]"]
+    doc.table([*headers, "terrain level IQM [CI]", "fall rate", "failed runs"], rows)
+
+
+def _figures(doc: Document, ctx: _Context, folder: Path) -> None:
+    doc.heading("Figures")
+    records, seed, reps = ctx.records, ctx.seed, ctx.reps
+    rough = [r for r in records if r.terrain == "rough"]
+    pairs = probability_pairs(records)
+    poi = probability_of_improvement(pairs, seed, reps) if pairs else {}
+    specs = [
+        (plot_curves(records, "time_s", "return_mean", folder / "curves_time.png", seed=seed, reps=reps,
+                     ylabel="episode return"),
+         "Training episode return against wall-clock (IQM across seeds, 95 % CI band)"),
+        (plot_curves(records, "env_steps", "return_mean", folder / "curves_samples.png", seed=seed, reps=reps,
+                     ylabel="episode return"),
+         "Training episode return against samples (IQM across seeds, 95 % CI band)"),
+        (plot_curves(rough, "time_s", "terrain_level", folder / "terrain_levels.png", seed=seed, reps=reps,
+                     ylabel="mean terrain level"),
+         "Terrain curriculum level against wall-clock, rough tasks (IQM across seeds, 95 % CI band)"),
+        (plot_intervals(ctx.summaries, folder / "intervals.png"), "IQM, median and mean eval return with 95 % CIs"),
+        (plot_probability_of_improvement(poi, folder / "probability_of_improvement.png"),
+         f"Probability that a preset beats {REFERENCE_PRESET} on a task (eval return), 95 % CIs"),
+        (plot_profiles(records, folder / "performance_profiles.png", seed, reps),
+         "Performance profiles: fraction of runs whose normalised eval return exceeds tau"),
+    ]  # fmt: skip
+    for path, caption in specs:
+        if path is not None:
+            doc.figure(path, caption)
+
+
+def _failures(doc: Document, records: Sequence[RunRecord]) -> None:
+    failed = [r for r in records if not usable(r)]
+    if not failed:
+        return
+    doc.heading("Runs that did not finish")
+    rows = []
+    for r in failed:
+        lines = (r.error or "").strip().splitlines()
+        rows.append([r.run_id, r.status.value, lines[-1] if lines else ""])
+    doc.table(["run", "status", "error (last line)"], rows)
+
+
+_HOW_TO_READ = (
+    "IQM: the mean of the middle 50 % of runs, robust to outlier seeds (Agarwal et al., 2021).",
+    "CIs come from a stratified bootstrap over seeds; with 3-5 seeds they are wide, and a gate verdict is"
+    " 'inconclusive' whenever the interval straddles the tolerance.",
+    "Budgets are training wall-clock: runs on different hardware, scale or backend are not comparable;"
+    " baselines are stored and compared per backend and scale only.",
+    "results.csv has one row per run; table.tex is ready for a paper; runs/*.json hold everything.",
+)
+
+
+def build_report(
+    records: Sequence[RunRecord],
+    out: Path,
+    comparisons: Sequence[Comparison] = (),
+    *,
+    rule: CompareRule | None = None,
+    seed: int = 0,
+    reps: int = DEFAULT_REPS,
+    title: str | None = None,
+) -> ReportResult:
+    """Write the report of ``records`` into ``out``.
+
+    Args:
+        records: Run records (failed runs are listed, not aggregated).
+        out: Report folder (created).
+        comparisons: Gate verdicts to show.
+        rule: The gate's rule, for the text.
+        seed: Bootstrap seed (stated in the report).
+        reps: Bootstrap replications.
+        title: Report title (default: the folder name).
+
+    Raises:
+        ValueError: If there is no record.
+    """
+    if not records:
+        raise ValueError(f"no run record to report on in {out}")
+    ordered = sorted(records, key=lambda r: r.run_id)
+    figures = out / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    for record in ordered:
+        if not (out / "runs" / f"{record.run_id}.json").exists():
+            save_run(record, out / "runs")
+    for stale in figures.glob("*.png"):
+        stale.unlink()
+    ctx = _Context(ordered, results_frame(ordered), summarize(ordered, seed, reps), _environment(ordered), seed, reps)
+    ctx.frame.to_csv(out / "results.csv", index=False)
+    write_json_atomic(out / "environment.json", to_jsonable(ctx.environment))
+    caption = (
+        "Evaluation return (deterministic policy) and final curriculum level, IQM with 95\\% stratified"
+        f" bootstrap CIs ({reps} replications, seed {seed}). Backend/scale {ctx.backends}; budget {ctx.budgets} s"
+        f" of training (compile excluded); {ctx.hardware}."
+    )
+    (out / "table.tex").write_text(latex_table(ctx.summaries, caption), encoding="utf-8")
+
+    doc = Document(title or f"sacbench report {out.name}")
+    _header(doc, ctx)
+    if comparisons:
+        _verdicts(doc, comparisons, rule)
+    _results(doc, ctx)
+    _figures(doc, ctx, figures)
+    _failures(doc, ordered)
+    doc.heading("How to read this report")
+    doc.bullets(_HOW_TO_READ)
+    (out / "index.md").write_text(doc.markdown(out), encoding="utf-8")
+    (out / "index.html").write_text(doc.html(), encoding="utf-8")
+    return ReportResult(out, tuple(comparisons))
+
+
+_KEY_PACKAGES = {"sacbench", "torch", "jax", "sbx-rl", "stable-baselines3", "mujoco", "rliable", "isaaclab"}

@@ -1,0 +1,125 @@
+"""Per-item thresholds of the benchmarks: a table (safe YAML), validated on load.
+
+Each entry bounds one metric of one preset on one task, for one backend and scale, and applies only
+when the run's budget is at least ``min_budget_s`` (a threshold calibrated for two minutes says
+nothing about a ten-second smoke run).  ``max`` entries are negative controls: the preset must *not*
+learn (``sac_default`` with the legacy bounds).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sacbench.records import RunRecord
+
+THRESHOLDS_SCHEMA_VERSION = 1
+_FIELDS = {"backend", "scale", "task", "preset", "metric", "min", "max", "min_budget_s", "source"}
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """``min <= metric <= max`` for runs of at least ``min_budget_s``."""
+
+    backend: str
+    scale: str
+    task: str
+    preset: str
+    metric: str
+    min: float | None
+    max: float | None
+    min_budget_s: float
+    source: str
+
+    def check(self, record: RunRecord) -> tuple[bool, str]:
+        """Whether the record passes, and a message saying what was compared."""
+        value = record.metric(self.metric)
+        bounds = " and ".join(
+            part
+            for part in (
+                f">= {self.min:g}" if self.min is not None else "",
+                f"<= {self.max:g}" if self.max is not None else "",
+            )
+            if part
+        )
+        message = f"{record.run_id}: {self.metric} = {value:.3f}, required {bounds} ({self.source})"
+        if not math.isfinite(value):
+            return False, message
+        ok = (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+        return ok, message
+
+
+class ThresholdsError(ValueError):
+    """A thresholds file that fails validation; the message names the file, entry and field."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The loaded table."""
+
+    entries: tuple[Threshold, ...]
+
+    def for_record(self, record: RunRecord) -> tuple[list[Threshold], list[Threshold]]:
+        """``(applicable, too_short)``: the record's thresholds whose budget condition holds, and not."""
+        mine = [
+            t for t in self.entries
+            if (t.backend, t.scale, t.task, t.preset) == (record.backend, record.scale, record.task, record.preset)
+        ]  # fmt: skip
+        budget = float(record.budget["seconds"])
+        return [t for t in mine if budget >= t.min_budget_s], [t for t in mine if budget < t.min_budget_s]
+
+
+def _number(entry: dict[str, Any], key: str, where: str) -> float | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ThresholdsError(f"{where}: field {key!r} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def load_thresholds(path: Path) -> Thresholds:
+    """Read ``thresholds.yaml`` with ``yaml.safe_load`` and validate every entry.
+
+    A missing file is an empty table.
+
+    Raises:
+        ThresholdsError: Naming the file, the entry and the field.
+    """
+    if not path.exists():
+        return Thresholds(())
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ThresholdsError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict) or raw.get("schema_version") != THRESHOLDS_SCHEMA_VERSION:
+        raise ThresholdsError(f"{path}: expected a mapping with schema_version: {THRESHOLDS_SCHEMA_VERSION}")
+    items = raw.get("thresholds")
+    if not isinstance(items, list):
+        raise ThresholdsError(f"{path}: field 'thresholds' must be a list of entries")
+    entries = []
+    for i, entry in enumerate(items):
+        where = f"{path}: thresholds[{i}]"
+        if not isinstance(entry, dict):
+            raise ThresholdsError(f"{where}: expected a mapping, got {entry!r}")
+        unknown = sorted(set(entry) - _FIELDS)
+        if unknown:
+            raise ThresholdsError(f"{where}: unknown field(s) {unknown}; known: {sorted(_FIELDS)}")
+        for key in ("backend", "scale", "task", "preset", "metric", "source"):
+            if not isinstance(entry.get(key), str):
+                raise ThresholdsError(f"{where}: field {key!r} must be a string, got {entry.get(key)!r}")
+        low, high = _number(entry, "min", where), _number(entry, "max", where)
+        if low is None and high is None:
+            raise ThresholdsError(f"{where}: give 'min', 'max' or both")
+        budget = _number(entry, "min_budget_s", where)
+        entries.append(
+            Threshold(
+                entry["backend"], entry["scale"], entry["task"], entry["preset"], entry["metric"],
+                low, high, budget or 0.0, entry["source"],
+            )
+        )  # fmt: skip
+    return Thresholds(tuple(entries))

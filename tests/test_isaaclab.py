@@ -1,0 +1,210 @@
+"""The Isaac Lab backend: id mapping, version detection, bounds and the adapter's conversions.
+
+Isaac Lab cannot run here (Python 3.12 and a CUDA GPU); the adapter is exercised against
+`StandInManagerBasedRLEnv`, a small stand-in that follows Isaac Lab 3.0's documented
+``ManagerBasedRLEnv`` surface.  Real Isaac Lab tests are marked ``gpu`` and skip without it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+
+from sacbench.bounds import LEGACY, PERCENTILE, BatchedVecEnv, resolve_bounds
+from sacbench.sim import isaaclab as isaaclab_module
+from sacbench.sim.isaaclab import (
+    IsaacLabEnv,
+    IsaacLabOptions,
+    IsaacLabVersion,
+    Physics,
+    bdx_usd_path,
+    default_physics,
+    detect_version,
+    isaaclab_status,
+    make_isaaclab_env,
+    task_id,
+    translate_log,
+)
+from sacbench.sim.protocol import Backend, BatchedEnv
+from sacbench.tasks import get_task, task_names
+
+
+class StandInManagerBasedRLEnv:
+    """A STAND-IN for Isaac Lab's ``ManagerBasedRLEnv`` (3.0 surface), not a simulator.
+
+    Follows the documented behaviour the adapter relies on: torch tensors in and out on
+    ``device``; ``reset(env_ids=None, *, seed=None, options=None)`` (keywords, as 3.0 orders them);
+    ``step`` refusing numpy actions; ``extras["log"]`` with Isaac Lab's keys and, with
+    ``compute_final_obs``, ``extras["final_obs"]["policy"]``, both only refreshed on steps where an
+    env resets; an unbounded ``single_action_space``.  Env ``i`` ends its episode every ``i + 2``
+    steps; observations count the steps.
+    """
+
+    def __init__(self, num_envs: int = 3, obs_dim: int = 48, act_dim: int = 12, device: str = "cpu") -> None:
+        self.num_envs, self.device = num_envs, device
+        self.single_observation_space = {"policy": spaces.Box(-np.inf, np.inf, (obs_dim,))}
+        self.single_action_space = spaces.Box(-np.inf, np.inf, (act_dim,))
+        self.unwrapped = self
+        self.t = torch.zeros(num_envs)
+        self.extras: dict[str, Any] = {}
+        self.seen_actions: list[torch.Tensor] = []
+        self.closed = False
+        self.reset_seed: int | None = None
+
+    def _obs(self) -> dict[str, torch.Tensor]:
+        return {"policy": self.t[:, None].repeat(1, self.single_observation_space["policy"].shape[0])}
+
+    def reset(
+        self, env_ids: Any = None, *, seed: int | None = None, options: Any = None
+    ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        self.reset_seed = seed
+        self.t[:] = 0
+        return self._obs(), self.extras
+
+    def step(self, action: torch.Tensor) -> tuple[Any, ...]:
+        if not isinstance(action, torch.Tensor):
+            raise TypeError("ManagerBasedRLEnv.step expects a torch tensor")
+        assert action.dtype == torch.float32 and action.shape == (self.num_envs, self.single_action_space.shape[0])
+        self.seen_actions.append(action)
+        self.t += 1
+        truncated = self.t >= torch.arange(2, self.num_envs + 2)
+        terminated = torch.zeros(self.num_envs, dtype=torch.bool)
+        if truncated.any():
+            self.extras["final_obs"] = self._obs()
+            self.extras["log"] = {
+                "Curriculum/terrain_levels": torch.tensor(2.5),
+                "Episode_Reward/track_lin_vel_xy_exp": torch.tensor(0.7),
+                "Episode_Termination/time_out": 1.0,
+                "Metrics/base_velocity/error_vel_xy": 0.3,
+            }
+            self.t[truncated] = 0
+        return self._obs(), torch.ones(self.num_envs), terminated, truncated, self.extras
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_task_ids_for_both_versions() -> None:
+    assert task_id("a1-flat", IsaacLabVersion.V3) == "IsaacContrib-Velocity-Flat-UnitreeA1"
+    assert task_id("anymal_c-rough", IsaacLabVersion.V3) == "IsaacContrib-Velocity-Rough-AnymalC"
+    assert task_id("go2-rough", IsaacLabVersion.V3) == "Isaac-Velocity-Rough-UnitreeGo2"
+    assert task_id("bdx-flat", IsaacLabVersion.V3) == "Sacbench-Velocity-Flat-DisneyBDX"
+    assert task_id("a1-flat", IsaacLabVersion.V2) == "Isaac-Velocity-Flat-Unitree-A1-v0"
+    assert task_id("anymal_b-rough", IsaacLabVersion.V2) == "Isaac-Velocity-Rough-Anymal-B-v0"
+    assert len({task_id(t, IsaacLabVersion.V3) for t in task_names()}) == 12
+    with pytest.raises(LookupError, match=r"bdx-rough has no Isaac Lab 2\.x task"):
+        task_id("bdx-rough", IsaacLabVersion.V2)
+
+
+def test_default_physics_follow_isaac_lab() -> None:
+    assert default_physics("a1-flat") is Physics.ISAACSIM_PHYSX
+    assert default_physics("anymal_c-flat") is Physics.ISAACSIM_PHYSX
+    assert default_physics("go2-flat") is Physics.NEWTON_MJWARP
+    assert all(default_physics(f"{r}-rough") is Physics.NEWTON_MJWARP for r in ("a1", "go1", "anymal_b", "bdx"))
+
+
+def test_version_is_detected_from_files(tmp_path: Path) -> None:
+    (tmp_path / "v3" / "app").mkdir(parents=True)
+    (tmp_path / "v3" / "app" / "sim_launcher.py").touch()
+    (tmp_path / "v2" / "app").mkdir(parents=True)
+    (tmp_path / "v2" / "app" / "app_launcher.py").touch()
+    assert detect_version(tmp_path / "v3") is IsaacLabVersion.V3
+    assert detect_version(tmp_path / "v2") is IsaacLabVersion.V2
+    assert detect_version(tmp_path) is None
+
+
+def test_log_keys_are_translated() -> None:
+    log = translate_log(
+        {
+            "Curriculum/terrain_levels": 1.0,
+            "Episode_Reward/feet_air_time": 2.0,
+            "Metrics/base_velocity/error_vel_yaw": 3.0,
+            "Other": 4.0,
+        }
+    )
+    assert log == {
+        "curriculum/terrain_level": 1.0,
+        "episode_reward/feet_air_time": 2.0,
+        "metrics/error_vel_yaw": 3.0,
+        "other": 4.0,
+    }
+
+
+def test_adapter_follows_the_protocol_with_one_conversion_point() -> None:
+    stand_in = StandInManagerBasedRLEnv()
+    env = IsaacLabEnv(stand_in)
+    assert isinstance(env, BatchedEnv)
+    assert env.num_envs == 3
+    assert (env.action_space.low == -100).all() and (env.action_space.high == 100).all()  # legacy, like 2.x's wrapper
+    obs, _ = env.reset(seed=5)
+    assert stand_in.reset_seed == 5 and isinstance(obs, torch.Tensor)
+    obs, reward, _, truncated, extras = env.step(np.ones((3, 12)))
+    assert isinstance(obs, torch.Tensor) and isinstance(reward, torch.Tensor)  # still torch here
+    assert stand_in.seen_actions[-1].dtype == torch.float32
+    assert truncated.tolist() == [False, False, False] and extras == {}  # stale keys are not passed on
+    _, _, _, truncated, extras = env.step(np.zeros((3, 12)))
+    assert truncated.tolist() == [True, False, False]
+    assert extras["final_obs"].shape == (3, 48)
+    assert extras["log"]["curriculum/terrain_level"] == 2.5
+    env.close()
+    assert stand_in.closed
+
+
+def test_vec_env_adapter_converts_once_and_uses_the_final_observation() -> None:
+    env = IsaacLabEnv(StandInManagerBasedRLEnv())
+    bounds = resolve_bounds(LEGACY, get_task("a1-flat"), env.action_space, Backend.ISAACLAB)
+    venv = BatchedVecEnv(env, bounds)
+    obs = venv.reset()
+    assert isinstance(obs, np.ndarray) and obs.dtype == np.float32
+    venv.step(np.zeros((3, 12), np.float32))
+    obs, reward, dones, infos = venv.step(np.zeros((3, 12), np.float32))
+    assert isinstance(reward, np.ndarray) and dones.tolist() == [True, False, False]
+    assert infos[0]["terminal_observation"][0] == 2.0  # the pre-reset observation (step count 2)
+    assert obs[0, 0] == 0.0  # the returned observation is the new episode's
+    assert infos[0]["TimeLimit.truncated"] is True and infos[0]["episode"] == {"r": 2.0, "l": 2}
+    assert venv.last_log["curriculum/terrain_level"] == 2.5
+
+
+def test_percentile_bounds_on_isaaclab_are_the_posts() -> None:
+    env = IsaacLabEnv(StandInManagerBasedRLEnv())
+    bounds = resolve_bounds(PERCENTILE, get_task("a1-flat"), env.action_space, Backend.ISAACLAB)
+    assert bounds.low[:3] == (-2.0, -0.4, -2.6) and bounds.source.startswith("isaaclab/a1.json")
+
+
+def test_make_env_without_isaaclab_lists_what_is_missing() -> None:
+    if isaaclab_status().usable:
+        pytest.skip("Isaac Lab is usable here")
+    with pytest.raises(
+        RuntimeError, match=r"(?s)the Isaac Lab backend is not usable here:\n  - .*\n  - fix: pip install"
+    ):
+        make_isaaclab_env("a1-flat", num_envs=4)
+
+
+def test_bdx_needs_its_usd(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(isaaclab_module.BDX_USD_ENV_VAR, raising=False)
+    with pytest.raises(FileNotFoundError, match=r"BD-X on Isaac Lab needs the robot's USD: .*--sacbench-bdx-usd PATH"):
+        bdx_usd_path(IsaacLabOptions())
+    with pytest.raises(FileNotFoundError, match=r"\(/no/such.usd does not exist\)"):
+        bdx_usd_path(IsaacLabOptions(bdx_usd=Path("/no/such.usd")))
+    usd = tmp_path / "BDX.usd"
+    usd.touch()
+    monkeypatch.setenv(isaaclab_module.BDX_USD_ENV_VAR, str(usd))
+    assert bdx_usd_path(IsaacLabOptions()) == usd
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not isaaclab_status().usable, reason="needs Isaac Lab on a CUDA GPU (see `sacbench doctor`)")
+@pytest.mark.parametrize("task", ["a1-flat", "anymal_c-rough"])
+def test_real_isaaclab_env_steps(task: str) -> None:  # pragma: no cover - GPU only
+    env = make_isaaclab_env(task, num_envs=8, seed=0)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (8, get_task(task).obs_dim)
+    for _ in range(5):
+        obs, reward, *_ = env.step(np.zeros((8, 12)))
+    assert reward.shape == (8,)
+    env.close()

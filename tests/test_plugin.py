@@ -1,0 +1,157 @@
+"""The pytest plugin, through pytester: options and their errors, items, reports, gate, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def bench(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A pytester folder holding the real benchmark file (no thresholds: the gate is under test)."""
+    pytester.makepyfile(test_locomotion=(BENCHMARKS / "test_locomotion.py").read_text())
+    return pytester
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--sacbench-seeds", "0"], "expected a number of seeds (3 -> 0,1,2) or a comma-separated list"),
+        (["--sacbench-seeds", "1,1"], "seeds must be distinct non-negative integers"),
+        (["--sacbench-budget", "5min"], "budget '5min' is not a duration"),
+        (["--sacbench-compare-fail", "iqm5%"], "expected <stat>:<tolerance>"),
+        (["--sacbench-presets", "sac_tund"], "unknown preset(s) ['sac_tund']"),
+        (["--sacbench-backend", "genesis"], "invalid choice: 'genesis'"),
+        (["--sacbench-eval-episodes", "-2"], "'-2': expected a positive integer"),
+        (["--gpu", "--sacbench-backend", "mujoco"], "--gpu runs on Isaac Lab but --sacbench-backend=mujoco"),
+        (["--sacbench-resume", "no/such/dir"], "--sacbench-resume=no/such/dir: no such folder"),
+    ],
+)
+def test_bad_options_are_usage_errors(bench: pytest.Pytester, args: list[str], message: str) -> None:
+    result = bench.runpytest(*args, "--collect-only")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+
+
+@pytest.mark.skipif(sys.version_info[:2] == (3, 12), reason="only meaningful where Isaac Lab cannot run")
+def test_gpu_without_isaaclab_says_what_is_missing(bench: pytest.Pytester) -> None:
+    result = bench.runpytest("--gpu", "--collect-only")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "--gpu needs Isaac Lab on a CUDA GPU" in err
+    assert "Isaac Lab 3.0 needs Python >= 3.12" in err
+    assert 'pip install "sacbench[isaaclab]"' in err
+
+
+def test_items_follow_the_matrix_and_k_selects_them(bench: pytest.Pytester) -> None:
+    result = bench.runpytest("--collect-only", "-q", "--sacbench-seeds", "2", "-k", "a1 and flat")
+    ids = [line for line in result.outlines if "::" in line]
+    assert len(ids) == 10 * 2  # every preset, two seeds
+    assert "test_locomotion.py::test_locomotion[a1-flat-sac_tuned-s0]" in ids
+    result = bench.runpytest(
+        "--collect-only", "-q", "--sacbench-presets", "ppo_sb3", "-k", "rough", "--sacbench-seeds", "0,5"
+    )
+    ids = [line for line in result.outlines if "::" in line]
+    assert len(ids) == 6 * 2
+    assert "test_locomotion.py::test_locomotion[anymal_c-rough-ppo_sb3-s5]" in ids
+    result = bench.runpytest("--collect-only", "-q", "-m", "negative_control", "--sacbench-seeds", "1")
+    assert len([line for line in result.outlines if "::" in line]) == 12 * 2  # sac_default, sac_tuned_legacy
+
+
+def _session(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--sacbench-presets", "ppo_sb3", "-k", "a1-flat",
+        "--sacbench-budget", "2s", "--sacbench-eval-episodes", "2", "--sacbench-bootstrap-reps", "200",
+        *args,
+    )  # fmt: skip
+
+
+def test_session_reports_updates_baselines_then_gates(bench: pytest.Pytester) -> None:
+    reports, baselines = bench.path / "reports", bench.path / "baselines"
+    first = _session(bench, "--sacbench-seeds", "2", "--sacbench-update-baselines")
+    assert first.ret == 0, first.stdout.str()
+    first.stdout.fnmatch_lines(["*sacbench*", "baseline written: *a1-flat__ppo_sb3.json", "report: *index.html"])
+    (session,) = reports.iterdir()
+    assert sorted(p.name for p in (session / "runs").iterdir()) == [
+        "a1-flat__ppo_sb3__s0.json",
+        "a1-flat__ppo_sb3__s1.json",
+    ]
+    for name in ("index.md", "index.html", "results.csv", "table.tex", "environment.json"):
+        assert (session / name).is_file(), name
+    html = (session / "index.html").read_text()
+    assert "data:image/png;base64," in html  # self-contained
+    baseline = json.loads((baselines / "mujoco" / "cpu" / "a1-flat__ppo_sb3.json").read_text())
+    assert baseline["seeds"] == [0, 1] and baseline["budget_s"] == 2.0
+
+    second = _session(bench, "--sacbench-seeds", "2")
+    second.stdout.fnmatch_lines(["*a1-flat / ppo_sb3  (2 seeds vs 2)*"])
+    assert second.ret in (0, 1)  # 2-second runs: any verdict is possible; the gate ran
+    other = _session(bench, "--sacbench-seeds", "2", "--sacbench-budget", "3s")
+    other.stdout.fnmatch_lines(["*inconclusive  a1-flat / ppo_sb3*"])  # a different budget is not compared
+
+
+def test_resume_skips_items_with_a_record(bench: pytest.Pytester) -> None:
+    first = _session(bench, "--sacbench-seeds", "1", "--sacbench-compare-fail", "none")
+    assert first.ret == 0
+    (session,) = (bench.path / "reports").iterdir()
+    resumed = _session(
+        bench, "--sacbench-seeds", "2", "--sacbench-resume", str(session), "--sacbench-compare-fail", "none"
+    )
+    resumed.assert_outcomes(passed=1, skipped=1)
+    assert len(list((session / "runs").iterdir())) == 2
+
+
+def test_sigterm_keeps_finished_records_and_writes_the_report(bench: pytest.Pytester) -> None:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    cmd = [
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--sacbench-presets", "ppo_sb3", "-k", "a1-flat",
+        "--sacbench-budget", "3s", "--sacbench-eval-episodes", "2", "--sacbench-seeds", "4",
+        "--sacbench-bootstrap-reps", "200", "--sacbench-compare-fail", "none",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=bench.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    runs = bench.path / "reports"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(runs.glob("*/runs/*.json")):
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out
+    (session,) = runs.iterdir()
+    finished = list((session / "runs").glob("*.json"))
+    assert 1 <= len(finished) < 4
+    assert (session / "index.html").is_file()
+    assert f"({len(finished)} finished)" in (session / "index.md").read_text()
+
+
+def test_planted_regression_is_caught(bench: pytest.Pytester) -> None:
+    """A deliberately broken preset (the post's bug put back: sac_tuned on the [-100, 100] box)."""
+    common = [
+        "-p", "no:cacheprovider", "--sacbench-presets", "sac_tuned", "-k", "a1-flat", "--sacbench-seeds", "3",
+        "--sacbench-budget", "4s", "--sacbench-eval-episodes", "8", "--sacbench-bootstrap-reps", "500",
+    ]  # fmt: skip
+    good = bench.runpytest_subprocess(*common, "--sacbench-update-baselines")
+    assert good.ret == 0, good.stdout.str()
+    bench.makeconftest(
+        """
+        import dataclasses
+        from sacbench.algos import presets
+        from sacbench.bounds import LEGACY
+
+        presets.PRESETS["sac_tuned"] = dataclasses.replace(presets.PRESETS["sac_tuned"], bounds=LEGACY)
+        """
+    )
+    broken = bench.runpytest_subprocess(*common, "--sacbench-compare-fail", "iqm:10%")
+    broken.stdout.fnmatch_lines(
+        ["*regressed  a1-flat / sac_tuned*", "REGRESSED a1-flat / sac_tuned: eval/episode_return*"]
+    )
+    assert broken.ret == pytest.ExitCode.TESTS_FAILED
