@@ -52,8 +52,23 @@ class ActionBounds:
     mode: BoundsMode
     fraction: float | None = None
     """``fraction`` mode: share of the legacy box, in (0, 1]."""
+    start_scale: float = 1.0
+    """Action-space schedule (an ablation of the post): the box starts this much smaller around its
+    centre and grows linearly to full size over the first ``ramp_fraction`` of the budget."""
+    ramp_fraction: float = 0.0
+
+    def scale_at(self, progress: float) -> float:
+        """Size of the box at ``progress`` in [0, 1] of the budget (1.0 without a schedule)."""
+        if self.ramp_fraction <= 0.0 or progress >= self.ramp_fraction:
+            return 1.0
+        return self.start_scale + (1.0 - self.start_scale) * progress / self.ramp_fraction
 
     def __post_init__(self) -> None:
+        if not (0.0 < self.start_scale <= 1.0 and 0.0 <= self.ramp_fraction <= 1.0):
+            raise ValueError(
+                f"start_scale={self.start_scale}, ramp_fraction={self.ramp_fraction}: the schedule needs"
+                " 0 < start_scale <= 1 and 0 <= ramp_fraction <= 1"
+            )
         if self.mode is BoundsMode.FRACTION:
             if self.fraction is None or not 0.0 < self.fraction <= 1.0:
                 raise ValueError(
@@ -64,8 +79,11 @@ class ActionBounds:
             raise ValueError(f"fraction={self.fraction} only applies to the 'fraction' mode, not {self.mode.value!r}")
 
     def describe(self) -> str:
-        """Short label, e.g. ``fraction(0.03)``."""
-        return f"fraction({self.fraction:g})" if self.mode is BoundsMode.FRACTION else self.mode.value
+        """Short label, e.g. ``fraction(0.03)`` or ``percentile, from 0.25x over 50 %``."""
+        label = f"fraction({self.fraction:g})" if self.mode is BoundsMode.FRACTION else self.mode.value
+        if self.ramp_fraction > 0:
+            label += f", from {self.start_scale:g}x over {self.ramp_fraction:.0%}"
+        return label
 
 
 LEGACY = ActionBounds(BoundsMode.LEGACY)
@@ -233,6 +251,9 @@ class BatchedVecEnv(VecEnv):
         self._episode_length = np.zeros(env.num_envs, dtype=np.int64)
         self._finished: list[tuple[float, int, bool]] = []
         self.last_log: dict[str, float] = {}
+        self._centre = (np.array(bounds.low) + np.array(bounds.high)) / 2
+        self.action_scale = 1.0
+        """Shrinks actions towards the centre of the box (the action-space schedule); 1 = off."""
 
     def reset(self) -> VecEnvObs:
         """Reset every env (seeded by the last `seed` call, if any)."""
@@ -253,6 +274,8 @@ class BatchedVecEnv(VecEnv):
         assert actions is not None, "step_async must come first"
         if not np.isfinite(actions).all():
             raise DivergedError("the policy produced NaN or inf actions")
+        if self.action_scale != 1.0:
+            actions = self._centre + self.action_scale * (actions - self._centre)
         obs, reward, terminated, truncated, extras = self.env.step(actions)
         obs, reward = (
             as_numpy(obs).astype(np.float32, copy=False),

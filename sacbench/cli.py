@@ -61,34 +61,53 @@ def parse_budget(text: str) -> float:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from sacbench.algos.presets import Scale
-    from sacbench.records import RunStatus, save_run
-    from sacbench.sim.protocol import Backend
-    from sacbench.train import Budget, RunConfig, train
+    import itertools
 
-    config = RunConfig(
-        task=args.task,
-        preset=args.preset,
-        seed=args.seed,
-        budget=Budget(args.budget, max_env_steps=args.max_env_steps),
-        scale=Scale(args.scale) if args.scale else None,
-        backend=Backend(args.backend),
-        overrides=dict(args.set),
-        eval_episodes=args.eval_episodes,
-        tensorboard_dir=Path(args.tensorboard) if args.tensorboard else None,
-        progress=not args.no_progress,
-    )
-    record = train(config)
-    path = save_run(record, Path(args.out))
-    final = record.final
-    print(
-        f"{record.run_id}: {record.status.value}; eval return {final.get('eval/episode_return')}, "
-        f"{final.get('train/env_steps'):,} env steps in {record.timing.train_s:.0f} s "
-        f"(+{record.timing.compile_s:.1f} s compile); record: {path}"
-    )
-    if record.error:
-        print(record.error, file=sys.stderr)
-    return 2 if record.status is RunStatus.CRASHED else 0
+    from sacbench.algos.presets import Scale
+    from sacbench.executor import make_executor, run_all
+    from sacbench.records import RunStatus, run_id, save_run
+    from sacbench.sim.protocol import Backend
+    from sacbench.train import Budget, RunConfig
+
+    configs = [
+        (
+            run_id(task, preset, seed),
+            RunConfig(
+                task=task,
+                preset=preset,
+                seed=seed,
+                budget=Budget(args.budget, max_env_steps=args.max_env_steps),
+                scale=Scale(args.scale) if args.scale else None,
+                backend=Backend(args.backend),
+                overrides=dict(args.set),
+                eval_episodes=args.eval_episodes,
+                tensorboard_dir=Path(args.tensorboard) if args.tensorboard else None,
+                progress=not args.no_progress and args.executor == "local",
+            ),
+        )
+        for task, preset, seed in itertools.product(args.task, args.preset, args.seed)
+    ]
+    executor = make_executor(args.executor, address=args.ray_address)
+    crashed = 0
+    try:
+        for key, outcome, progress in run_all(executor, configs):
+            if isinstance(outcome, Exception):
+                crashed += 1
+                print(f"{key}: lost ({outcome}) [{progress.line()}]", file=sys.stderr)
+                continue
+            path = save_run(outcome, Path(args.out))
+            final = outcome.final
+            print(
+                f"{key}: {outcome.status.value}; eval return {final.get('eval/episode_return')},"
+                f" {final.get('train/env_steps'):,} env steps in {outcome.timing.train_s:.0f} s"
+                f" (+{outcome.timing.compile_s:.1f} s compile); record: {path} [{progress.line()}]"
+            )
+            if outcome.error:
+                print(outcome.error, file=sys.stderr)
+            crashed += outcome.status is RunStatus.CRASHED
+    finally:
+        executor.shutdown()
+    return 2 if crashed else 0
 
 
 def _cmd_bounds(args: argparse.Namespace) -> int:
@@ -166,6 +185,41 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 1 if regressed else 0
 
 
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from sacbench.train import Budget
+    from sacbench.tune import StudyConfig, export_winner, replay_best, run_study, study_figure
+
+    config = StudyConfig(
+        storage=Path(args.storage),
+        study_name=args.study_name,
+        task=args.task,
+        base_preset=args.base_preset,
+        budget=Budget(args.budget),
+        n_trials=args.trials,
+        seed=args.seed,
+        popsize=args.popsize,
+        eval_episodes=args.eval_episodes,
+    )
+    if args.replay_best:
+        results = replay_best(config, args.replay_best, args.seeds)
+        print(f"| rank | trial | study value | IQM eval return [95% CI] over {args.seeds} seeds | hyperparameters |")
+        print("|---:|---:|---:|---|---|")
+        for rank, r in enumerate(results, 1):
+            shown = {k: (v.init if k == "ent_coef" else v) for k, v in r.overrides.items()}
+            print(f"| {rank} | {r.trial} | {r.trial_value:.2f} | {r.iqm.format()} | {shown} |")
+        if args.export and results:
+            preset = export_winner(results[0], config, args.export_name, Path(args.export))
+            print(f"winner exported as preset {preset.name!r}: {args.export}")
+        return 0
+    study = run_study(config)
+    figure = study_figure(study, Path(args.figure) if args.figure else config.storage.with_suffix(".png"))
+    best = study.best_trial
+    print(f"{len(study.trials)} trials; best: trial {best.number}, eval return {best.value:.2f}")
+    print(f"  {best.user_attrs}")
+    print(f"figure: {figure}")
+    return 0
+
+
 def _add_doctor(sub: Any) -> None:
     doctor = sub.add_parser("doctor", help="print versions, hardware and usable backends (for bug reports)")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
@@ -174,9 +228,20 @@ def _add_doctor(sub: Any) -> None:
 
 def _add_run(sub: Any) -> None:
     run = sub.add_parser("run", help="train one preset on one task for a wall-clock budget; writes a run record")
-    run.add_argument("--task", required=True, help="task name, e.g. a1-flat or anymal_c-rough")
-    run.add_argument("--preset", required=True, help="preset name, e.g. sac_tuned (see sacbench.algos.PRESETS)")
-    run.add_argument("--seed", type=int, default=0, help="Default: %(default)r")
+    run.add_argument("--task", required=True, nargs="+", help="task name(s), e.g. a1-flat anymal_c-rough")
+    run.add_argument(
+        "--preset", required=True, nargs="+", help="preset name(s) or preset files, e.g. sac_tuned ppo_sb3"
+    )
+    run.add_argument("--seed", type=int, nargs="+", default=[0], help="seed(s). Default: 0")
+    run.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="local: one after the other here; ray: every run a task on a Ray cluster. Default: %(default)r",
+    )
+    run.add_argument(
+        "--ray-address", default=None, help="Ray cluster (auto, ray://host:10001); default: start a local one"
+    )
     run.add_argument(
         "--budget",
         type=parse_budget,
@@ -267,11 +332,32 @@ def _add_render(sub: Any) -> None:
     render.set_defaults(func=_cmd_render)
 
 
+def _add_tune(sub: Any) -> None:
+    tune = sub.add_parser("tune", help="Optuna CMA-ES speed tuning of SAC (SQLite study; resumes), replay, export")
+    tune.add_argument("--storage", required=True, metavar="DB", help="SQLite file of the study (reopened to resume)")
+    tune.add_argument("--study-name", default="sac_speed", help="Default: %(default)r")
+    tune.add_argument("--task", default="a1-flat", help="Default: %(default)r")
+    tune.add_argument("--base-preset", default="sac_tuned", help="settings every trial keeps. Default: %(default)r")
+    tune.add_argument("--budget", type=parse_budget, default="2m", help="per trial. Default: %(default)r")
+    tune.add_argument("--trials", type=int, default=20, help="completed trials to reach. Default: %(default)r")
+    tune.add_argument("--seed", type=int, default=0, help="Default: %(default)r")
+    tune.add_argument("--popsize", type=int, default=None, help="CMA-ES population (default: CMA-ES's own)")
+    tune.add_argument("--eval-episodes", type=int, default=32, help="Default: %(default)r")
+    tune.add_argument("--figure", default=None, metavar="PNG", help="default: <storage>.png")
+    tune.add_argument("--replay-best", type=int, default=0, metavar="K", help="re-run the K best trials instead")
+    tune.add_argument(
+        "--seeds", type=int, default=5, metavar="M", help="seeds per replayed trial. Default: %(default)r"
+    )
+    tune.add_argument("--export", default=None, metavar="YAML", help="write the replay winner as a preset file")
+    tune.add_argument("--export-name", default="sac_cpu_tuned", help="Default: %(default)r")
+    tune.set_defaults(func=_cmd_tune)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per job."""
     parser = argparse.ArgumentParser(prog="sacbench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_doctor, _add_run, _add_bounds, _add_report, _add_compare, _add_render):
+    for add in (_add_doctor, _add_run, _add_bounds, _add_report, _add_compare, _add_render, _add_tune):
         add(sub)
     return parser
 

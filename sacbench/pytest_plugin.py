@@ -172,6 +172,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Continue an interrupted session: report into DIR and skip items whose record is in DIR/runs.",
     )
     group.addoption(
+        "--sacbench-executor",
+        metavar="NAME",
+        choices=["local", "ray"],
+        default="local",
+        help="local: each item trains in its own process (or xdist worker); ray: every selected run is"
+        " submitted to a Ray cluster up front and each item waits for its own. Default: %(default)r.",
+    )
+    group.addoption(
+        "--sacbench-ray-address",
+        metavar="ADDR",
+        default=None,
+        help="Ray cluster for --sacbench-executor=ray (auto, ray://head:10001). Default: start a local one.",
+    )
+    group.addoption(
         "--sacbench-physics",
         metavar="NAME",
         choices=["newton_mjwarp", "isaacsim_physx", "ovphysx", "newton_kamino", "physx"],
@@ -225,7 +239,10 @@ class SacbenchState:
     bootstrap_reps: int
     is_worker: bool
     backend_options: dict[str, Any] = field(default_factory=dict)
-    ran: list[str] = field(default_factory=list)
+    executor_kind: str = "local"
+    ray_address: str | None = None
+    executor: Any = None
+    """The Ray executor once runs are submitted (``None``: items train themselves)."""
     report: Any = None
     notes: list[str] = field(default_factory=list)
 
@@ -310,7 +327,11 @@ def pytest_configure(config: pytest.Config) -> None:
         bootstrap_reps=config.getoption("--sacbench-bootstrap-reps"),
         is_worker=is_worker,
         backend_options=_backend_options(config, backend),
+        executor_kind=config.getoption("--sacbench-executor"),
+        ray_address=config.getoption("--sacbench-ray-address"),
     )
+    if config.stash[STATE].executor_kind == "ray" and (is_worker or config.getoption("numprocesses", None)):
+        raise pytest.UsageError("--sacbench-executor=ray spreads the runs itself: do not combine it with xdist's -n")
     if not is_worker and hasattr(signal, "SIGTERM"):
         # SIGTERM (a scheduler's time limit) ends the session like Ctrl-C: finished records are kept
         # and pytest_sessionfinish still writes the report from them.
@@ -421,36 +442,87 @@ def sacbench_state(request: pytest.FixtureRequest) -> SacbenchState:
     return request.config.stash[STATE]
 
 
+def run_config(state: SacbenchState, case: Case) -> Any:
+    """The `RunConfig` of a case in this session."""
+    from sacbench.train import Budget, RunConfig
+
+    return RunConfig(
+        task=case.task,
+        preset=case.preset,
+        seed=case.seed,
+        budget=Budget(state.budget_s),
+        scale=state.scale,
+        backend=state.backend,
+        backend_options=state.backend_options,
+        eval_episodes=state.eval_episodes,
+    )
+
+
+def _resumed(state: SacbenchState, case: Case) -> bool:
+    """Whether a resumed session already holds a valid record of ``case``."""
+    path = state.runs_dir / f"{case.run_id}.json"
+    if not (state.resume and path.exists()):
+        return False
+    try:
+        load_run(path)
+    except RecordError:
+        return False  # a damaged record is run again
+    return True
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With the Ray executor: submit every selected run now, so that the cluster runs them in parallel."""
+    state = config.stash.get(STATE, None)
+    if state is None or state.executor_kind != "ray" or state.is_worker:
+        return
+    selected = [case for item in items if (case := _case_of(item)) is not None]
+    todo = [case for case in selected if not _resumed(state, case)]
+    if not todo:
+        return
+    from sacbench.executor import make_executor
+
+    state.executor = make_executor("ray", address=state.ray_address)
+    for case in todo:
+        state.executor.submit(case.run_id, run_config(state, case))
+    _terminal_line(config, f"sacbench ray: submitted {len(todo)} runs [{state.executor.progress().line()}]")
+
+
+def _case_of(item: pytest.Item) -> Case | None:
+    """The sacbench case an item runs, if any."""
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get("sacbench_case") if callspec is not None else None
+    return case if isinstance(case, Case) else None
+
+
+def _terminal_line(config: pytest.Config, text: str) -> None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(text)
+
+
 @pytest.fixture
 def sacbench_run(request: pytest.FixtureRequest, sacbench_state: SacbenchState) -> Callable[[Case], RunRecord]:
-    """Train a case (or skip it when resuming and its record exists) and write its record."""
+    """Train a case (or skip it when resuming and its record exists) and write its record.
+
+    With the Ray executor the run was submitted at collection: the item waits for its record.
+    """
 
     def run(case: Case) -> RunRecord:
         state = sacbench_state
-        path = state.runs_dir / f"{case.run_id}.json"
-        if state.resume and path.exists():
-            try:
-                load_run(path)
-            except RecordError:
-                pass  # a damaged record is run again
-            else:
-                pytest.skip(f"resumed: record exists in {state.runs_dir}")
-        from sacbench.train import Budget, RunConfig, train
-
-        record = train(
-            RunConfig(
-                task=case.task,
-                preset=case.preset,
-                seed=case.seed,
-                budget=Budget(state.budget_s),
-                scale=state.scale,
-                backend=state.backend,
-                backend_options=state.backend_options,
-                eval_episodes=state.eval_episodes,
+        if _resumed(state, case):
+            pytest.skip(f"resumed: record exists in {state.runs_dir}")
+        if state.executor is not None:
+            record = state.executor.result(case.run_id)
+            _terminal_line(
+                request.config,
+                f"sacbench ray: {case.run_id} {record.status.value} [{state.executor.progress().line()}]",
             )
-        )
-        save_run(record, state.runs_dir)
-        state.ran.append(case.run_id)
+        else:
+            from sacbench.train import train
+
+            record = train(run_config(state, case))
+        save_run(record, state.runs_dir)  # written once, by this process
         for key in ("eval/episode_return", "curriculum/terrain_level", "train/env_steps"):
             request.node.user_properties.append((key, record.final.get(key)))
         request.node.user_properties.append(("status", record.status.value))
@@ -482,6 +554,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE, None)
     if state is None or state.is_worker:
         return
+    if state.executor is not None:
+        state.executor.shutdown()
     records = _session_records(state)
     if not records:
         return

@@ -206,6 +206,7 @@ class RunState:
     params: AlgoParams
     venv: BatchedVecEnv
     timer: CompileTimer
+    bounds_schedule: Callable[[float], float] = field(default=lambda progress: 1.0)
     curves: list[dict[str, float | None]] = field(default_factory=list)
     returns: list[float] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
@@ -243,8 +244,11 @@ class RunState:
             self.falls.append(fell)
         elapsed = self.training_time()
         budget = self.config.budget
-        # Schedules (LinearSchedule) run on the budget, not on SB3's total_timesteps.
-        model._current_progress_remaining = max(0.0, 1.0 - elapsed / budget.seconds)
+        # Schedules (LinearSchedule, the action-space schedule) run on the budget, not on SB3's
+        # total_timesteps.
+        progress = min(1.0, elapsed / budget.seconds)
+        model._current_progress_remaining = 1.0 - progress
+        self.venv.action_scale = self.bounds_schedule(progress)
         due = (
             model.num_timesteps - self._last_row_steps >= self.config.curve_every_steps
             if self.config.curve_every_steps
@@ -451,7 +455,7 @@ def train(config: RunConfig) -> RunRecord:
     model = make_agent(preset.algo, params, venv, seed=config.seed, tensorboard_log=tb)
     timer = CompileTimer(enabled=preset.algo.jax)
     instrument_agent(model, timer)
-    run = RunState(config, params, base, timer)
+    run = RunState(config, params, base, timer, bounds_schedule=preset.bounds.scale_at)
     setup_s = time.perf_counter() - t0
 
     name = run_id(task.name, preset.name, config.seed)

@@ -35,6 +35,8 @@ def bench(pytester: pytest.Pytester) -> pytest.Pytester:
         (["--sacbench-eval-episodes", "-2"], "'-2': expected a positive integer"),
         (["--gpu", "--sacbench-backend", "mujoco"], "--gpu runs on Isaac Lab but --sacbench-backend=mujoco"),
         (["--sacbench-resume", "no/such/dir"], "--sacbench-resume=no/such/dir: no such folder"),
+        (["--sacbench-executor", "ray", "-n", "2"], "do not combine it with xdist's -n"),
+        (["--sacbench-executor", "dask"], "invalid choice: 'dask'"),
     ],
 )
 def test_bad_options_are_usage_errors(bench: pytest.Pytester, args: list[str], message: str) -> None:
@@ -155,3 +157,12 @@ def test_planted_regression_is_caught(bench: pytest.Pytester) -> None:
         ["*regressed  a1-flat / sac_tuned*", "REGRESSED a1-flat / sac_tuned: eval/episode_return*"]
     )
     assert broken.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_ray_executor_runs_the_selected_items(bench: pytest.Pytester) -> None:
+    pytest.importorskip("ray")
+    result = _session(bench, "--sacbench-seeds", "2", "--sacbench-executor", "ray", "--sacbench-compare-fail", "none")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*sacbench ray: submitted 2 runs*", "*sacbench ray: a1-flat__ppo_sb3__s1 ok*"])
+    (session,) = (bench.path / "reports").iterdir()
+    assert len(list((session / "runs").iterdir())) == 2

@@ -19,7 +19,13 @@ thousands.  The rule, applied to every preset unless it defines its CPU scale it
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+import typing
+from dataclasses import dataclass, fields, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from sacbench.bounds import LEGACY, PERCENTILE, UNIT, ActionBounds, BoundsMode
 
@@ -336,6 +342,17 @@ PRESETS: dict[str, Preset] = {
             "sac_tuned_unit", Algo.SBX_SAC, UNIT, SAC_TUNED_GPU,
             "ablation: the tuned recipe in Isaac Lab 3.0's default [-1, 1] box",
         ),
+        derived(
+            "sac_tuned_lr_schedule", Algo.SBX_SAC, PERCENTILE,
+            replace(SAC_TUNED_GPU, learning_rate=LinearSchedule(start=5e-4, end=1e-5, end_fraction=0.15)),
+            f"{_POST}, 'En Vrac': linear schedule 5e-4 -> 1e-5 over the first 15 % (of the budget here)",
+        ),
+        derived(
+            "sac_tuned_action_schedule", Algo.SBX_SAC,
+            ActionBounds(BoundsMode.PERCENTILE, start_scale=0.25, ramp_fraction=0.5), SAC_TUNED_GPU,
+            f"{_POST}, 'En Vrac': action-space schedule; the post gives no numbers: sacbench starts at a quarter"
+            " of the percentile box and reaches it at half the budget",
+        ),
     )
 }  # fmt: skip
 
@@ -345,17 +362,181 @@ class UnknownPresetError(LookupError):
 
 
 def get_preset(name: str | Preset) -> Preset:
-    """Look a preset up by name.
+    """Look a preset up by name, or load a preset file (``*.yaml``).
 
     Raises:
         UnknownPresetError: Listing the valid names and the closest one.
+        PresetFileError: For a preset file that fails validation.
     """
     if isinstance(name, Preset):
         return name
     if name in PRESETS:
         return PRESETS[name]
+    if name.endswith((".yaml", ".yml")):
+        return load_preset_file(Path(name))
     import difflib
 
     close = difflib.get_close_matches(name, PRESETS, n=1, cutoff=0.5)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise UnknownPresetError(f"unknown preset {name!r}.{hint} Valid presets: {', '.join(PRESETS)}")
+
+
+# --- preset files (safe YAML) ---------------------------------------------------------------------
+
+PRESET_SCHEMA_VERSION = 1
+
+
+class PresetFileError(ValueError):
+    """A preset file that fails validation; the message names the file and the field."""
+
+
+def _convert(value: Any, hint: Any, where: str) -> Any:  # noqa: PLR0911, PLR0912 (a type switch)
+    """A YAML value checked and converted to a params field's type."""
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise PresetFileError(f"{where} must be true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise PresetFileError(f"{where} must be an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise PresetFileError(f"{where} must be a number, got {value!r}")
+        return float(value)
+    if hint == tuple[int, ...]:
+        if not isinstance(value, list) or not value or not all(isinstance(v, int) and v > 0 for v in value):
+            raise PresetFileError(f"{where} must be a list of positive layer widths, got {value!r}")
+        return tuple(value)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        try:
+            return hint(value)
+        except ValueError:
+            raise PresetFileError(f"{where} is {value!r}; expected one of {[m.value for m in hint]}") from None
+    if hint is EntropyCoef:
+        return _from_mapping(EntropyCoef, value, where)
+    if hint == LearningRate:
+        if isinstance(value, dict):
+            return _from_mapping(LinearSchedule, value, where)
+        return _convert(value, float, where)
+    raise PresetFileError(f"{where}: unsupported field type {hint}")  # pragma: no cover - internal
+
+
+def _from_mapping(cls: type[Any], raw: Any, where: str) -> Any:
+    """Build a frozen dataclass from a mapping, refusing unknown keys (listing the known ones)."""
+    if not isinstance(raw, dict):
+        raise PresetFileError(f"{where} must be a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in fields(cls)]
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise PresetFileError(f"{where}: unknown field(s) {unknown}; known: {known}")
+    return cls(**{k: _convert(v, hints[k], f"{where}.{k}") for k, v in raw.items()})
+
+
+def _params_to_dict(params: AlgoParams) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields(params):
+        value = getattr(params, f.name)
+        if isinstance(value, enum.Enum):
+            value = value.value
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, EntropyCoef | LinearSchedule):
+            value = {g.name: getattr(value, g.name) for g in fields(value)}
+        out[f.name] = value
+    return out
+
+
+def preset_to_dict(preset: Preset) -> dict[str, Any]:
+    """The preset as a preset-file mapping (every hyperparameter written out)."""
+    bounds: dict[str, Any] = {"mode": preset.bounds.mode.value}
+    if preset.bounds.fraction is not None:
+        bounds["fraction"] = preset.bounds.fraction
+    if preset.bounds.ramp_fraction > 0:
+        bounds.update(start_scale=preset.bounds.start_scale, ramp_fraction=preset.bounds.ramp_fraction)
+    return {
+        "schema_version": PRESET_SCHEMA_VERSION,
+        "name": preset.name,
+        "algo": preset.algo.value,
+        "bounds": bounds,
+        "source": preset.source,
+        "learns": preset.learns,
+        "gpu": _params_to_dict(preset.gpu) if preset.gpu is not None else None,
+        "cpu": _params_to_dict(preset.cpu),
+    }
+
+
+def preset_from_dict(raw: Any, where: str = "preset") -> Preset:
+    """Validate a decoded preset file.
+
+    Raises:
+        PresetFileError: Naming the bad field.
+    """
+    if not isinstance(raw, dict):
+        raise PresetFileError(f"{where}: expected a mapping")
+    known = {"schema_version", "name", "algo", "bounds", "source", "learns", "gpu", "cpu"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise PresetFileError(f"{where}: unknown field(s) {unknown}; known: {sorted(known)}")
+    if raw.get("schema_version") != PRESET_SCHEMA_VERSION:
+        raise PresetFileError(
+            f"{where}: schema_version is {raw.get('schema_version')!r}; expected {PRESET_SCHEMA_VERSION}"
+        )
+    for key in ("name", "algo", "source"):
+        if not isinstance(raw.get(key), str):
+            raise PresetFileError(f"{where}: field {key!r} must be a string, got {raw.get(key)!r}")
+    algo = _convert(raw["algo"], Algo, f"{where}: field 'algo'")
+    params_cls: type[Any] = OffPolicyParams if algo.off_policy else OnPolicyParams
+    bounds_raw = raw.get("bounds", {"mode": "legacy"})
+    bound_keys = {"mode", "fraction", "start_scale", "ramp_fraction"}
+    if not isinstance(bounds_raw, dict) or set(bounds_raw) - bound_keys:
+        raise PresetFileError(f"{where}: field 'bounds' must be a mapping with keys among {sorted(bound_keys)}")
+    mode = _convert(bounds_raw.get("mode"), BoundsMode, f"{where}: field 'bounds.mode'")
+    try:
+        bounds = ActionBounds(
+            mode,
+            bounds_raw.get("fraction"),
+            start_scale=float(bounds_raw.get("start_scale", 1.0)),
+            ramp_fraction=float(bounds_raw.get("ramp_fraction", 0.0)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise PresetFileError(f"{where}: field 'bounds': {exc}") from None
+    if raw.get("cpu") is None:
+        raise PresetFileError(f"{where}: field 'cpu' (the CPU-scale hyperparameters) is required")
+    cpu = _from_mapping(params_cls, raw["cpu"], f"{where}: field 'cpu'")
+    gpu = _from_mapping(params_cls, raw["gpu"], f"{where}: field 'gpu'") if raw.get("gpu") is not None else None
+    learns = raw.get("learns", True)
+    if not isinstance(learns, bool):
+        raise PresetFileError(f"{where}: field 'learns' must be true or false")
+    return Preset(raw["name"], algo, bounds, gpu, cpu, raw["source"], learns=learns)
+
+
+def load_preset_file(path: Path) -> Preset:
+    """Read a preset file with ``yaml.safe_load`` (data only, never code) and validate it.
+
+    Raises:
+        PresetFileError: Naming the file and the bad field.
+    """
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PresetFileError(f"{path}: cannot read preset file: {exc}") from exc
+    return preset_from_dict(raw, where=str(path))
+
+
+def write_preset_file(preset: Preset, path: Path) -> Path:
+    """Write a preset file (YAML, keys in field order)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(preset_to_dict(preset), sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _packaged_presets() -> dict[str, Preset]:
+    """Presets shipped as files in ``sacbench/data/presets/`` (results of ``sacbench tune``)."""
+    folder = Path(str(resources.files("sacbench") / "data" / "presets"))
+    loaded = [load_preset_file(p) for p in sorted(folder.glob("*.yaml"))] if folder.is_dir() else []
+    return {p.name: p for p in loaded}
+
+
+PRESETS.update(_packaged_presets())
