@@ -45,6 +45,8 @@ class Baseline:
     summary: dict[str, dict[str, list[float]]]
     """Per metric, ``{"IQM": [point, low, high], "Median": ..., "Mean": ...}``."""
     provenance: dict[str, Any]
+    overrides: dict[str, Any]
+    """Hyperparameter overrides of the runs (``--sacbench-set``); runs with others are not compared."""
 
     def scores(self, metric: str) -> np.ndarray:
         """``(num_seeds, 1)`` values of ``metric``."""
@@ -75,9 +77,11 @@ def build_baseline(runs: list[RunRecord], seed: int = 0, reps: int = DEFAULT_REP
     Raises:
         ValueError: If the runs mix groups or budgets, or none is usable.
     """
-    keys = {(r.backend, r.scale, r.task, r.preset, r.budget["seconds"]) for r in runs}
+    keys = {(r.backend, r.scale, r.task, r.preset, r.budget["seconds"], str(overrides_of(r))) for r in runs}
     if len(keys) != 1:
-        raise ValueError(f"a baseline needs runs of one backend, scale, task, preset and budget; got {sorted(keys)}")
+        raise ValueError(
+            f"a baseline needs runs of one backend, scale, task, preset, budget and overrides; got {sorted(keys)}"
+        )
     good = [r for r in runs if usable(r)]
     if not good:
         raise ValueError(f"no finished run among {[r.run_id for r in runs]}")
@@ -106,7 +110,14 @@ def build_baseline(runs: list[RunRecord], seed: int = 0, reps: int = DEFAULT_REP
             "hardware": first.provenance.get("hardware", {}),
             "bootstrap": {"seed": seed, "reps": reps},
         },
+        overrides=overrides_of(first),
     )
+
+
+def overrides_of(record: RunRecord) -> dict[str, Any]:
+    """The hyperparameter overrides a run was made with (empty for the preset as it is)."""
+    overrides = record.hyperparameters.get("overrides", {})
+    return dict(overrides) if isinstance(overrides, dict) else {}
 
 
 def save_baseline(baseline: Baseline, root: Path) -> Path:
@@ -161,6 +172,7 @@ def load_baseline(path: Path) -> Baseline:
         metrics={k: [float(v) for v in vs] for k, vs in metrics.items()},
         summary=_field(raw, "summary", dict, path),
         provenance=_field(raw, "provenance", dict, path),
+        overrides=_field(raw, "overrides", dict, path),
     )
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sacbench.baselines import Baseline, gated_metrics, group_runs, usable
+from sacbench.baselines import Baseline, gated_metrics, group_runs, overrides_of, usable
 from sacbench.records import RunRecord
 from sacbench.stats import (
     DEFAULT_REPS,
@@ -163,12 +163,16 @@ def compare_runs(
         note = f"; {failed} run(s) did not finish and are left out" if failed else ""
         baseline = baselines.get((task, preset))
         if baseline is None:
-            comparisons.append(
-                Comparison(task, preset, Verdict.INCONCLUSIVE, f"no stored baseline for {backend}/{scale}{note}")
-            )
+            reason = f"no stored baseline for {backend}/{scale}{note}"
+            comparisons.append(Comparison(task, preset, Verdict.INCONCLUSIVE, reason, num_current=len(good)))
             continue
         if (baseline.backend, baseline.scale) != (backend, scale):
             reason = f"baseline is {baseline.backend}/{baseline.scale}, runs are {backend}/{scale}"
+            comparisons.append(Comparison(task, preset, Verdict.INCONCLUSIVE, reason))
+            continue
+        overrides = [overrides_of(r) for r in runs]
+        if any(o != baseline.overrides for o in overrides):
+            reason = f"hyperparameter overrides differ: baseline {baseline.overrides}, runs {overrides[0]}"
             comparisons.append(Comparison(task, preset, Verdict.INCONCLUSIVE, reason))
             continue
         budgets = {float(r.budget["seconds"]) for r in runs}

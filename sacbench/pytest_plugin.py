@@ -88,6 +88,12 @@ def parse_positive_int(text: str) -> int:
     return value
 
 
+def _parse_override(text: str) -> tuple[str, Any]:
+    from sacbench.cli import parse_override
+
+    return parse_override(text)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """The ``sacbench`` option group (every option prefixed, like pytest-benchmark's)."""
     group = parser.getgroup("sacbench", "sacbench: RL locomotion benchmarks")
@@ -172,6 +178,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Continue an interrupted session: report into DIR and skip items whose record is in DIR/runs.",
     )
     group.addoption(
+        "--sacbench-set",
+        metavar="KEY=VALUE",
+        type=_parse_override,
+        action="append",
+        default=[],
+        help="Override a hyperparameter of every run (repeatable; JSON values, e.g. net_arch=[64,64]). The"
+        " records keep the overrides; baselines are never compared across them.",
+    )
+    group.addoption(
         "--sacbench-executor",
         metavar="NAME",
         choices=["local", "ray"],
@@ -239,6 +254,7 @@ class SacbenchState:
     bootstrap_reps: int
     is_worker: bool
     backend_options: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)
     executor_kind: str = "local"
     ray_address: str | None = None
     executor: Any = None
@@ -327,6 +343,7 @@ def pytest_configure(config: pytest.Config) -> None:
         bootstrap_reps=config.getoption("--sacbench-bootstrap-reps"),
         is_worker=is_worker,
         backend_options=_backend_options(config, backend),
+        overrides=dict(config.getoption("--sacbench-set")),
         executor_kind=config.getoption("--sacbench-executor"),
         ray_address=config.getoption("--sacbench-ray-address"),
     )
@@ -454,6 +471,7 @@ def run_config(state: SacbenchState, case: Case) -> Any:
         scale=state.scale,
         backend=state.backend,
         backend_options=state.backend_options,
+        overrides=state.overrides,
         eval_episodes=state.eval_episodes,
     )
 
@@ -496,8 +514,15 @@ def _case_of(item: pytest.Item) -> Case | None:
 
 
 def _terminal_line(config: pytest.Config, text: str) -> None:
+    """A line on the terminal, also from inside a test (output capture suspended meanwhile)."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
+    if reporter is None:
+        return
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if capture is None:
+        reporter.write_line(text)
+        return
+    with capture.global_and_fixture_disabled():
         reporter.write_line(text)
 
 

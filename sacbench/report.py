@@ -355,8 +355,9 @@ class Document:
                 out += [f"- {item}" for item in content] + [""]
             elif kind == "table":
                 headers, rows = content
-                out += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-                out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows] + [""]
+                cells = [[c.replace("|", "\\|") for c in row] for row in [headers, *rows]]
+                out += ["| " + " | ".join(cells[0]) + " |", "|" + "---|" * len(headers)]
+                out += ["| " + " | ".join(row) + " |" for row in cells[1:]] + [""]
             elif kind == "img":
                 path, caption = content
                 out += [f"![{caption}]({path.relative_to(root).as_posix()})", "", f"*{caption}*", ""]

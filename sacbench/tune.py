@@ -12,6 +12,7 @@ them by IQM; the winner is exported as a preset file.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -66,7 +67,8 @@ def sample_params(trial: Any, space: SearchSpace) -> dict[str, Any]:
     }
     # "Display true values" (the post): the decoded hyperparameters beside the sampled exponents.
     for key, value in to_overrides(sampled).items():
-        trial.set_user_attr(key, list(value) if isinstance(value, tuple) else value)
+        shown = value.init if isinstance(value, EntropyCoef) else list(value) if isinstance(value, tuple) else value
+        trial.set_user_attr(key, shown)
     return sampled
 
 
@@ -122,16 +124,25 @@ class StudyConfig:
 
 def _storage(config: StudyConfig) -> Any:
     """SQLite through Optuna's RDB storage, with heartbeats so that a killed trial is failed and retried."""
-    from optuna.storages import RDBStorage, RetryFailedTrialCallback
+    from optuna import storages
+    from optuna.exceptions import ExperimentalWarning
 
     config.storage.parent.mkdir(parents=True, exist_ok=True)
-    return RDBStorage(
-        f"sqlite:///{config.storage.resolve()}",
-        heartbeat_interval=config.heartbeat_interval_s,
-        grace_period=config.grace_period_s,
-        failed_trial_callback=RetryFailedTrialCallback(max_retry=1),
-        engine_kwargs={"connect_args": {"timeout": 30}},
-    )
+    with warnings.catch_warnings():
+        # Heartbeats are what make a killed study resumable; Optuna still labels them experimental.
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        retry: dict[str, Any]
+        if hasattr(storages, "RetryHeartbeatStaleTrialCallback"):  # optuna >= 4.9
+            retry = {"heartbeat_stale_trial_callback": storages.RetryHeartbeatStaleTrialCallback(max_retry=1)}
+        else:
+            retry = {"failed_trial_callback": storages.RetryFailedTrialCallback(max_retry=1)}
+        return storages.RDBStorage(
+            f"sqlite:///{config.storage.resolve()}",
+            heartbeat_interval=config.heartbeat_interval_s,
+            grace_period=config.grace_period_s,
+            engine_kwargs={"connect_args": {"timeout": 30}},
+            **retry,
+        )
 
 
 def load_study(config: StudyConfig) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -113,10 +114,14 @@ def test_gate_verdicts() -> None:
     assert _verdict([10.0, 30.0, 15.0, 26.0, 19.0], base).verdict is Verdict.INCONCLUSIVE
 
 
-def test_gate_refuses_to_compare_different_budgets_or_missing_baselines() -> None:
+def test_gate_refuses_to_compare_different_budgets_overrides_or_missing_baselines() -> None:
     comparison = _verdict([1.0, 2.0], [10.0, 11.0], budget=30.0)
     assert comparison.verdict is Verdict.INCONCLUSIVE
     assert "budget differs: baseline 60 s, runs [30.0] s" in comparison.reason
+    baseline = build_baseline(runs([10.0, 11.0]), reps=200)
+    overridden = [replace(r, hyperparameters={"overrides": {"num_envs": 8}}) for r in runs([1.0, 2.0])]
+    (other,) = compare_runs(overridden, {("a1-flat", "sac_tuned"): baseline}, reps=200)
+    assert other.verdict is Verdict.INCONCLUSIVE and "hyperparameter overrides differ" in other.reason
     (missing,) = compare_runs(runs([1.0, 2.0]), {}, reps=200)
     assert missing.verdict is Verdict.INCONCLUSIVE and "no stored baseline" in missing.reason
 

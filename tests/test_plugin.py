@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from sacbench.algos import PRESETS
+
 pytest_plugins = ["pytester"]
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -58,7 +60,7 @@ def test_gpu_without_isaaclab_says_what_is_missing(bench: pytest.Pytester) -> No
 def test_items_follow_the_matrix_and_k_selects_them(bench: pytest.Pytester) -> None:
     result = bench.runpytest("--collect-only", "-q", "--sacbench-seeds", "2", "-k", "a1 and flat")
     ids = [line for line in result.outlines if "::" in line]
-    assert len(ids) == 10 * 2  # every preset, two seeds
+    assert len(ids) == len(PRESETS) * 2  # every preset, two seeds
     assert "test_locomotion.py::test_locomotion[a1-flat-sac_tuned-s0]" in ids
     result = bench.runpytest(
         "--collect-only", "-q", "--sacbench-presets", "ppo_sb3", "-k", "rough", "--sacbench-seeds", "0,5"
@@ -67,14 +69,16 @@ def test_items_follow_the_matrix_and_k_selects_them(bench: pytest.Pytester) -> N
     assert len(ids) == 6 * 2
     assert "test_locomotion.py::test_locomotion[anymal_c-rough-ppo_sb3-s5]" in ids
     result = bench.runpytest("--collect-only", "-q", "-m", "negative_control", "--sacbench-seeds", "1")
-    assert len([line for line in result.outlines if "::" in line]) == 12 * 2  # sac_default, sac_tuned_legacy
+    negative = [name for name, preset in PRESETS.items() if not preset.learns]
+    assert negative == ["sac_default", "sac_tuned_legacy"]
+    assert len([line for line in result.outlines if "::" in line]) == 12 * len(negative)
 
 
 def _session(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--sacbench-presets", "ppo_sb3", "-k", "a1-flat",
         "--sacbench-budget", "2s", "--sacbench-eval-episodes", "2", "--sacbench-bootstrap-reps", "200",
-        *args,
+        "--sacbench-set", "num_envs=32", *args,
     )  # fmt: skip
 
 
@@ -140,6 +144,9 @@ def test_planted_regression_is_caught(bench: pytest.Pytester) -> None:
     common = [
         "-p", "no:cacheprovider", "--sacbench-presets", "sac_tuned", "-k", "a1-flat", "--sacbench-seeds", "3",
         "--sacbench-budget", "4s", "--sacbench-eval-episodes", "8", "--sacbench-bootstrap-reps", "500",
+        # a small SAC, one compiled update: the point is the bounds, not the network
+        "--sacbench-set", "num_envs=16", "--sacbench-set", "net_arch=[64,64]", "--sacbench-set", "batch_size=128",
+        "--sacbench-set", "gradient_steps=1", "--sacbench-set", "policy_delay=1",
     ]  # fmt: skip
     good = bench.runpytest_subprocess(*common, "--sacbench-update-baselines")
     assert good.ret == 0, good.stdout.str()
