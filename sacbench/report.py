@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
 
 from sacbench.baselines import RETURN, TERRAIN_LEVEL, usable
 from sacbench.compare import CompareRule, Comparison, Verdict
@@ -165,7 +166,15 @@ def _curve_matrix(runs: Sequence[RunRecord], x_key: str, y_key: str, grid: np.nd
 
 
 def plot_curves(
-    records: Sequence[RunRecord], x_key: str, y_key: str, path: Path, *, seed: int, reps: int, ylabel: str
+    records: Sequence[RunRecord],
+    x_key: str,
+    y_key: str,
+    path: Path,
+    *,
+    seed: int,
+    reps: int,
+    ylabel: str,
+    colors: dict[str, Any] | None = None,
 ) -> Path | None:
     """IQM across seeds of a curve against ``x_key``, with 95 % CI bands; one panel per task."""
     plt = _plt()
@@ -176,10 +185,11 @@ def plot_curves(
     tasks = sorted(by_task)
     if not tasks:
         return None
-    colors = _colors(sorted({p for t in tasks for p in by_task[t]}))
+    colors = colors or _colors(sorted({p for t in tasks for p in by_task[t]}))
     fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 3.6), squeeze=False)
     drawn = False
     for ax, task in zip(axes[0], tasks, strict=True):
+        shown: list[np.ndarray] = []
         for preset, runs in sorted(by_task[task].items()):
             end = min(max((row.get(x_key) or 0) for row in r.curves) for r in runs)
             if end <= 0:
@@ -193,7 +203,14 @@ def plot_curves(
             ]
             ax.plot(grid, point, color=colors[preset], label=f"{preset} (n={len(matrix)})")
             ax.fill_between(grid, ci[0], ci[1], color=colors[preset], alpha=0.2)
+            shown.append(ci[:, GRID_POINTS // 10 :])
             drawn = True
+        if shown:
+            # The first random-policy episodes (returns of -700 with legacy bounds) would flatten
+            # everything else: the y-range covers the curves after their first tenth.
+            low, high = min(float(c.min()) for c in shown), max(float(c.max()) for c in shown)
+            margin = 0.08 * max(high - low, 1e-6)
+            ax.set_ylim(low - margin, high + margin)
         ax.set_title(task)
         ax.set_xlabel({"time_s": "training time (s, compile excluded)", "env_steps": "env steps"}[x_key])
         ax.set_ylabel(ylabel)
@@ -266,7 +283,9 @@ def plot_probability_of_improvement(poi: dict[str, Interval], path: Path) -> Pat
     return path
 
 
-def plot_profiles(records: Sequence[RunRecord], path: Path, seed: int, reps: int) -> Path | None:
+def plot_profiles(
+    records: Sequence[RunRecord], path: Path, seed: int, reps: int, colors: dict[str, Any] | None = None
+) -> Path | None:
     """Performance profiles of the normalised return (all runs of a preset pooled)."""
     scores: dict[str, list[float]] = defaultdict(list)
     for r in records:
@@ -281,12 +300,14 @@ def plot_profiles(records: Sequence[RunRecord], path: Path, seed: int, reps: int
     low = min(float(a.min()) for a in arrays.values())
     taus = np.linspace(min(low, 0.0), 1.0, 81)
     profiles, cis = performance_profiles(arrays, taus, seed, reps)
+    colors = colors or _colors(list(arrays))
     fig, ax = plt.subplots(figsize=(7, 4))
     plot_utils.plot_performance_profiles(
-        profiles, taus, performance_profile_cis=cis, colors=_colors(list(arrays)), ax=ax,
+        profiles, taus, performance_profile_cis=cis, colors=colors, ax=ax,
         xlabel=r"normalised eval return $\tau$ (1 = perfect tracking)",
     )  # fmt: skip
-    ax.legend(list(arrays), fontsize=7, loc="lower left")
+    handles = [Line2D([0], [0], color=colors[name], label=name) for name in arrays]
+    ax.legend(handles=handles, fontsize=7, loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -535,23 +556,24 @@ def _results(doc: Document, ctx: _Context) -> None:
 def _figures(doc: Document, ctx: _Context, folder: Path) -> None:
     doc.heading("Figures")
     records, seed, reps = ctx.records, ctx.seed, ctx.reps
+    colors = _colors(sorted({r.preset for r in records}))  # one colour per preset across the figures
     rough = [r for r in records if r.terrain == "rough"]
     pairs = probability_pairs(records)
     poi = probability_of_improvement(pairs, seed, reps) if pairs else {}
     specs = [
         (plot_curves(records, "time_s", "return_mean", folder / "curves_time.png", seed=seed, reps=reps,
-                     ylabel="episode return"),
+                     ylabel="episode return", colors=colors),
          "Training episode return against wall-clock (IQM across seeds, 95 % CI band)"),
         (plot_curves(records, "env_steps", "return_mean", folder / "curves_samples.png", seed=seed, reps=reps,
-                     ylabel="episode return"),
+                     ylabel="episode return", colors=colors),
          "Training episode return against samples (IQM across seeds, 95 % CI band)"),
         (plot_curves(rough, "time_s", "terrain_level", folder / "terrain_levels.png", seed=seed, reps=reps,
-                     ylabel="mean terrain level"),
+                     ylabel="mean terrain level", colors=colors),
          "Terrain curriculum level against wall-clock, rough tasks (IQM across seeds, 95 % CI band)"),
         (plot_intervals(ctx.summaries, folder / "intervals.png"), "IQM, median and mean eval return with 95 % CIs"),
         (plot_probability_of_improvement(poi, folder / "probability_of_improvement.png"),
          f"Probability that a preset beats {REFERENCE_PRESET} on a task (eval return), 95 % CIs"),
-        (plot_profiles(records, folder / "performance_profiles.png", seed, reps),
+        (plot_profiles(records, folder / "performance_profiles.png", seed, reps, colors),
          "Performance profiles: fraction of runs whose normalised eval return exceeds tau"),
     ]  # fmt: skip
     for path, caption in specs:
