@@ -21,7 +21,7 @@ import statistics
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,15 @@ from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from sacbench.algos.make import make_agent
-from sacbench.algos.presets import AlgoParams, OffPolicyParams, OnPolicyParams, Preset, Scale, get_preset
+from sacbench.algos.presets import (
+    AlgoParams,
+    OffPolicyParams,
+    OnPolicyParams,
+    Preset,
+    Scale,
+    coerce_overrides,
+    get_preset,
+)
 from sacbench.bounds import ActionRecorder, BatchedVecEnv, DivergedError, ResolvedBounds, resolve_bounds
 from sacbench.provenance import collect_environment
 from sacbench.records import RunRecord, RunStatus, Timing, run_id, to_jsonable
@@ -120,11 +128,10 @@ def resolve_params(preset: Preset, scale: Scale, overrides: Mapping[str, Any]) -
         ValueError: If an override names no field (the message lists the fields).
     """
     params = preset.params(scale)
-    known = {f.name for f in fields(params)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ValueError(f"unknown hyperparameter(s) {unknown} for {preset.name}; fields: {sorted(known)}")
-    return replace(params, **overrides)
+    try:
+        return replace(params, **coerce_overrides(params, overrides))
+    except ValueError as exc:
+        raise ValueError(f"{preset.name}: {exc}") from None
 
 
 class CompileTimer:

@@ -74,8 +74,15 @@ def test_cpu_scale_keeps_the_replay_ratio() -> None:
 def test_unknown_preset_and_override_are_explained() -> None:
     with pytest.raises(UnknownPresetError, match="Did you mean 'sac_tuned'"):
         get_preset("sac_tund")
-    with pytest.raises(ValueError, match=r"unknown hyperparameter\(s\) \['lr'\] for sac_tuned; fields: \["):
+    with pytest.raises(ValueError, match=r"sac_tuned: unknown hyperparameter\(s\) \['lr'\]; fields: \["):
         resolve_params(get_preset("sac_tuned"), Scale.CPU, {"lr": 1e-3})
+    with pytest.raises(ValueError, match=r"ent_coef must be a mapping, got 0\.01"):
+        resolve_params(get_preset("sac_tuned"), Scale.CPU, {"ent_coef": 0.01})
+    params = resolve_params(
+        get_preset("sac_tuned"), Scale.CPU, {"ent_coef": {"init": 0.02}, "net_arch": [64, 64], "activation": "relu"}
+    )
+    assert isinstance(params, OffPolicyParams)
+    assert (params.ent_coef.init, params.net_arch, params.activation.value) == (0.02, (64, 64), "relu")
 
 
 def test_linear_schedule_runs_on_the_budget() -> None:

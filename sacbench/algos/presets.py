@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
@@ -432,6 +433,30 @@ def _from_mapping(cls: type[Any], raw: Any, where: str) -> Any:
     if unknown:
         raise PresetFileError(f"{where}: unknown field(s) {unknown}; known: {known}")
     return cls(**{k: _convert(v, hints[k], f"{where}.{k}") for k, v in raw.items()})
+
+
+def coerce_overrides(params: AlgoParams, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``overrides`` checked against the fields of ``params`` and converted to their types.
+
+    Values may be typed already (``EntropyCoef(0.01)``) or plain JSON/YAML data (``{"init": 0.01}``,
+    ``[128, 128]`` for a tuple, ``"elu"`` for an enum).
+
+    Raises:
+        ValueError: Naming an unknown field (listing the known ones) or a value of the wrong type.
+    """
+    hints = typing.get_type_hints(type(params))
+    known = sorted(hints)
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise ValueError(f"unknown hyperparameter(s) {unknown}; fields: {known}")
+    out = {}
+    for key, value in overrides.items():
+        current = getattr(params, key)
+        typed = isinstance(value, type(current)) and not (isinstance(value, bool) and not isinstance(current, bool))
+        if isinstance(current, float) and isinstance(value, LinearSchedule):
+            typed = True
+        out[key] = value if typed else _convert(list(value) if isinstance(value, tuple) else value, hints[key], key)
+    return out
 
 
 def _params_to_dict(params: AlgoParams) -> dict[str, Any]:
