@@ -193,6 +193,7 @@ def compare_runs(
                 compare_metric(values[:, None], baseline.scores(metric), metric, rule, seed=seed, key=key, reps=reps)
             )
         verdict = combine(d.verdict for d in details) if details else Verdict.INCONCLUSIVE
+        note += _hardware_note(baseline, good)
         reason = "; ".join(
             f"{d.metric}: {rule.statistic} {d.current.point:.2f} vs {d.baseline.point:.2f}, difference"
             f" {d.difference.format()} vs tolerance {d.tolerance:.2f} -> {d.verdict.value}"
@@ -202,3 +203,18 @@ def compare_runs(
             Comparison(task, preset, verdict, reason + note, tuple(details), len(good), len(baseline.seeds))
         )
     return comparisons
+
+
+def _machine(hardware: dict[str, object]) -> str:
+    gpus = hardware.get("gpus") or []
+    names = ", ".join(str(g.get("name")) for g in gpus if isinstance(g, dict)) if isinstance(gpus, list) else ""
+    return f"{hardware.get('cpu_model', '?')}" + (f" + {names}" if names else "")
+
+
+def _hardware_note(baseline: Baseline, runs: list[RunRecord]) -> str:
+    """Budgets are wall-clock: say so when the baseline was measured on another machine."""
+    theirs = _machine(baseline.provenance.get("hardware") or {})
+    ours = {_machine(r.provenance.get("hardware") or {}) for r in runs}
+    if ours == {theirs}:
+        return ""
+    return f"; note: the baseline ran on {theirs}, these runs on {', '.join(sorted(ours))} (wall-clock budgets)"

@@ -178,3 +178,14 @@ def test_bad_thresholds_are_named(tmp_path: Path, text: str, message: str) -> No
 def test_committed_thresholds_load() -> None:
     table = load_thresholds(Path(__file__).resolve().parents[1] / "benchmarks" / "thresholds.yaml")
     assert table.entries
+
+
+def test_gate_says_when_the_baseline_ran_on_another_machine() -> None:
+    def on(cpu: str, values: list[float]) -> list[RunRecord]:
+        return [replace(r, provenance={"hardware": {"cpu_model": cpu, "gpus": []}}) for r in runs(values)]
+
+    baseline = build_baseline(on("Xeon A", [10.0, 11.0, 12.0]), reps=200)
+    (same,) = compare_runs(on("Xeon A", [10.0, 11.0, 12.0]), {("a1-flat", "sac_tuned"): baseline}, reps=200)
+    assert "note:" not in same.reason
+    (other,) = compare_runs(on("EPYC B", [10.0, 11.0, 12.0]), {("a1-flat", "sac_tuned"): baseline}, reps=200)
+    assert "note: the baseline ran on Xeon A, these runs on EPYC B (wall-clock budgets)" in other.reason

@@ -350,7 +350,6 @@ class MujocoVelocityEnv:
         dt = self.cfg.sim_dt
         if self._implicit:
             self._ctrl[:] = target
-        qd_before = self.qd
         for _ in range(self.cfg.decimation):
             qd_before = self._qvel[:, 6:][:, self._perm]
             if not self._implicit:
