@@ -1,4 +1,4 @@
-"""The ``sacbench`` command line: ``doctor``, ``run``, ``report``, ``compare``, ``bounds``, ``tune``."""
+"""The ``sacbench`` command line: doctor, run, bounds, report, compare, baseline, tune, render."""
 
 from __future__ import annotations
 
@@ -220,6 +220,20 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_baseline(args: argparse.Namespace) -> int:
+    from sacbench.baselines import build_baseline, group_runs, save_baseline
+    from sacbench.records import load_runs
+
+    folder = Path(args.dir)
+    records = load_runs(folder / "runs" if (folder / "runs").is_dir() else folder)
+    for runs in group_runs(records).values():
+        baseline = build_baseline(runs, args.bootstrap_seed, args.reps)
+        path = save_baseline(baseline, Path(args.out))
+        iqm = baseline.summary["eval/episode_return"]["IQM"]
+        print(f"{path}: {len(baseline.seeds)} seeds, IQM eval return {iqm[0]:.2f} [{iqm[1]:.2f}, {iqm[2]:.2f}]")
+    return 0
+
+
 def _add_doctor(sub: Any) -> None:
     doctor = sub.add_parser("doctor", help="print versions, hardware and usable backends (for bug reports)")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
@@ -332,6 +346,15 @@ def _add_render(sub: Any) -> None:
     render.set_defaults(func=_cmd_render)
 
 
+def _add_baseline(sub: Any) -> None:
+    baseline = sub.add_parser("baseline", help="write baselines from stored run records (one file per task x preset)")
+    baseline.add_argument("dir", help="a session folder (with runs/) or a folder of run records")
+    baseline.add_argument("--out", default="baselines", metavar="DIR", help="Default: %(default)r")
+    baseline.add_argument("--bootstrap-seed", type=int, default=0, help="Default: %(default)r")
+    baseline.add_argument("--reps", type=int, default=2000, help="Default: %(default)r")
+    baseline.set_defaults(func=_cmd_baseline)
+
+
 def _add_tune(sub: Any) -> None:
     tune = sub.add_parser("tune", help="Optuna CMA-ES speed tuning of SAC (SQLite study; resumes), replay, export")
     tune.add_argument("--storage", required=True, metavar="DB", help="SQLite file of the study (reopened to resume)")
@@ -357,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per job."""
     parser = argparse.ArgumentParser(prog="sacbench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_doctor, _add_run, _add_bounds, _add_report, _add_compare, _add_render, _add_tune):
+    for add in (_add_doctor, _add_run, _add_bounds, _add_report, _add_compare, _add_render, _add_tune, _add_baseline):
         add(sub)
     return parser
 

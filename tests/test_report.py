@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sacbench.baselines import build_baseline, save_baseline
 from sacbench.cli import main as cli_main
 from sacbench.compare import compare_runs
 from sacbench.records import load_runs
@@ -63,8 +62,8 @@ def test_report_and_compare_commands(tmp_path: Path, records: list, capsys: pyte
     assert cli_main(["report", str(session), "--reps", "200"]) == 0
     assert "report:" in capsys.readouterr().out and (session / "index.html").exists()
     baselines = tmp_path / "baselines"
-    for record in records:
-        save_baseline(build_baseline([record], reps=200), baselines)
+    assert cli_main(["baseline", str(session), "--out", str(baselines), "--reps", "200"]) == 0
+    assert len(list((baselines / "mujoco" / "cpu").glob("*.json"))) == len(records)
     assert cli_main(["compare", str(session), str(baselines), "--reps", "200"]) == 0
     out = capsys.readouterr().out
     assert out.count("a1-flat / ppo_sb3") == 1
