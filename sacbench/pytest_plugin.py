@@ -309,6 +309,23 @@ def _report_dir(config: pytest.Config) -> tuple[Path, bool]:
     return Path(config.getoption("--sacbench-report-dir")) / session_name(), False
 
 
+def _presets_at(scale: Scale, requested: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The session's presets: the requested ones, or every preset that has ``scale``.
+
+    CPU-only recipes (``sacbench tune`` results such as ``sac_cpu_tuned``) have no GPU settings, so
+    the GPU nightly leaves them out instead of crashing on them.
+    """
+    if not requested:
+        return tuple(name for name, preset in PRESETS.items() if preset.has_scale(scale))
+    missing = [name for name in requested if not PRESETS[name].has_scale(scale)]
+    if missing:
+        raise pytest.UsageError(
+            f"--sacbench-presets: {', '.join(missing)} has no {scale.value} scale (a CPU-only recipe);"
+            f" drop it, or run at --sacbench-scale cpu"
+        )
+    return requested
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Parse and check the options, declare the markers, install the SIGTERM handler."""
     config.addinivalue_line("markers", "sacbench: a training benchmark of the sacbench harness")
@@ -332,7 +349,7 @@ def pytest_configure(config: pytest.Config) -> None:
         scale=scale,
         seeds=config.getoption("--sacbench-seeds"),
         budget_s=config.getoption("--sacbench-budget") or DEFAULT_BUDGET_S[scale],
-        presets=config.getoption("--sacbench-presets") or tuple(PRESETS),
+        presets=_presets_at(scale, config.getoption("--sacbench-presets")),
         eval_episodes=config.getoption("--sacbench-eval-episodes"),
         baseline_dir=Path(config.getoption("--sacbench-baseline-dir")),
         report_dir=report_dir,

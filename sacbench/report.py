@@ -276,7 +276,12 @@ def plot_probability_of_improvement(poi: dict[str, Interval], path: Path) -> Pat
     estimates = {k: v.point for k, v in poi.items()}
     intervals = {k: np.array([v.low, v.high]) for k, v in poi.items()}
     fig, ax = plt.subplots(figsize=(6, 0.45 * len(poi) + 1.2))
-    plot_utils.plot_probability_of_improvement(estimates, intervals, ax=ax, pair_separator=",")
+    plot_utils.plot_probability_of_improvement(
+        estimates, intervals, ax=ax, pair_separator=",", xticks=[0.0, 0.25, 0.5, 0.75, 1.0]
+    )
+    # rliable zooms on the data; a probability reads only on its whole range, with 0.5 (a tie) marked.
+    ax.set_xlim(0.0, 1.0)
+    ax.axvline(0.5, color="grey", linestyle=":", linewidth=1)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

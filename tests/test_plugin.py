@@ -39,6 +39,7 @@ def bench(pytester: pytest.Pytester) -> pytest.Pytester:
         (["--sacbench-resume", "no/such/dir"], "--sacbench-resume=no/such/dir: no such folder"),
         (["--sacbench-executor", "ray", "-n", "2"], "do not combine it with xdist's -n"),
         (["--sacbench-executor", "dask"], "invalid choice: 'dask'"),
+        (["--sacbench-scale", "gpu", "--sacbench-presets", "sac_cpu_tuned"], "sac_cpu_tuned has no gpu scale"),
     ],
 )
 def test_bad_options_are_usage_errors(bench: pytest.Pytester, args: list[str], message: str) -> None:
@@ -72,6 +73,17 @@ def test_items_follow_the_matrix_and_k_selects_them(bench: pytest.Pytester) -> N
     negative = [name for name, preset in PRESETS.items() if not preset.learns]
     assert negative == ["sac_default", "sac_tuned_legacy"]
     assert len([line for line in result.outlines if "::" in line]) == 12 * len(negative)
+
+
+def test_gpu_scale_leaves_out_cpu_only_presets(bench: pytest.Pytester) -> None:
+    cpu_only = [name for name, preset in PRESETS.items() if preset.gpu is None]
+    assert "sac_cpu_tuned" in cpu_only  # the packaged result of sacbench tune
+    result = bench.runpytest(
+        "--collect-only", "-q", "--sacbench-scale", "gpu", "--sacbench-seeds", "1", "-k", "a1-flat"
+    )
+    ids = [line for line in result.outlines if "::" in line]
+    assert len(ids) == len(PRESETS) - len(cpu_only)
+    assert not any(name in line for line in ids for name in cpu_only)
 
 
 def _session(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:

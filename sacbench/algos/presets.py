@@ -217,6 +217,10 @@ class Preset:
     learns: bool = True
     """Whether the recipe is expected to learn; negative controls set ``False``."""
 
+    def has_scale(self, scale: Scale) -> bool:
+        """Whether the preset defines hyperparameters at ``scale`` (CPU-only recipes have no GPU scale)."""
+        return scale is Scale.CPU or self.gpu is not None
+
     def params(self, scale: Scale) -> AlgoParams:
         """Hyperparameters at ``scale``.
 
