@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sacbench.algos import PRESETS
+from sacbench.algos import PRESETS, Scale
 
 pytest_plugins = ["pytester"]
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -76,7 +76,7 @@ def test_items_follow_the_matrix_and_k_selects_them(bench: pytest.Pytester) -> N
 
 
 def test_gpu_scale_leaves_out_cpu_only_presets(bench: pytest.Pytester) -> None:
-    cpu_only = [name for name, preset in PRESETS.items() if preset.gpu is None]
+    cpu_only = [name for name, preset in PRESETS.items() if not preset.has_scale(Scale.GPU)]
     assert "sac_cpu_tuned" in cpu_only  # the packaged result of sacbench tune
     result = bench.runpytest(
         "--collect-only", "-q", "--sacbench-scale", "gpu", "--sacbench-seeds", "1", "-k", "a1-flat"
