@@ -17,17 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from sacbench.records import RunRecord, RunStatus, to_jsonable, write_json_atomic
+from sacbench.metrics import EVAL_RETURN, TERRAIN_LEVEL
+from sacbench.records import RunRecord, to_jsonable, usable, write_json_atomic
 from sacbench.stats import DEFAULT_REPS, aggregate_metrics
 
 BASELINE_SCHEMA_VERSION = 1
-RETURN = "eval/episode_return"
-TERRAIN_LEVEL = "curriculum/terrain_level"
 
 
 def gated_metrics(terrain: str) -> tuple[str, ...]:
     """Metrics the gate compares: the evaluation return, and the curriculum level on rough terrain."""
-    return (RETURN, TERRAIN_LEVEL) if terrain == "rough" else (RETURN,)
+    return (EVAL_RETURN, TERRAIN_LEVEL) if terrain == "rough" else (EVAL_RETURN,)
 
 
 @dataclass(frozen=True)
@@ -56,11 +55,6 @@ class Baseline:
 def baseline_path(root: Path, backend: str, scale: str, task: str, preset: str) -> Path:
     """``<root>/<backend>/<scale>/<task>__<preset>.json``."""
     return root / backend / scale / f"{task}__{preset}.json"
-
-
-def usable(record: RunRecord) -> bool:
-    """Finished runs with an evaluation (budget overruns included: they did train)."""
-    return record.status in (RunStatus.OK, RunStatus.BUDGET_OVERRUN) and math.isfinite(record.metric(RETURN))
 
 
 def group_runs(records: Iterable[RunRecord]) -> dict[tuple[str, str, str, str], list[RunRecord]]:

@@ -30,6 +30,7 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
+from sacbench import metrics
 from sacbench.sim.protocol import Backend, BatchedEnv, as_numpy
 from sacbench.tasks.registry import TaskSpec
 
@@ -222,6 +223,25 @@ def resolve_bounds(bounds: ActionBounds, task: TaskSpec, legacy: spaces.Box, bac
     return ResolvedBounds(bounds.mode, percentile.low, percentile.high, source)
 
 
+AT_BOUND_MARGIN = 0.01
+"""An action counts as at its bound within this share of the box's width (SAC's tanh saturating)."""
+
+
+def at_bounds_mask(actions: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Which actions sit at their box's bounds (within `AT_BOUND_MARGIN` of the width).
+
+    Args:
+        actions: ``(num_samples, num_joints)`` actions in the agent's box.
+        low: Lower bounds ``(num_joints,)``.
+        high: Upper bounds ``(num_joints,)``.
+
+    Returns:
+        Booleans ``(num_samples, num_joints)``.
+    """
+    margin = AT_BOUND_MARGIN * (high - low)
+    return (actions <= low + margin) | (actions >= high - margin)
+
+
 class DivergedError(RuntimeError):
     """The policy produced NaN/inf actions, or a loss went non-finite."""
 
@@ -398,20 +418,19 @@ class ActionRecorder(VecEnvWrapper):
         """Percentiles and a histogram per joint, for the run record (JSON-ready)."""
         actions = self.samples()
         if len(actions) == 0:
-            return {"recorded_actions/samples": 0}
+            return {metrics.RECORDED_SAMPLES: 0}
         low, high = self.action_space.low, self.action_space.high  # type: ignore[attr-defined]
-        span = high - low
-        at_bound = (actions <= low + 0.01 * span) | (actions >= high - 0.01 * span)
+        at_bound = at_bounds_mask(actions, low, high)
         edges, counts = [], []
         for j in range(actions.shape[1]):
             c, e = np.histogram(actions[:, j], bins=HISTOGRAM_BINS)
             edges.append(e.round(5).tolist())
             counts.append(c.tolist())
         return {
-            "recorded_actions/samples": len(actions),
-            "recorded_actions/seen": int(self.num_seen),
-            "recorded_actions/percentiles": list(RECORDED_PERCENTILES),
-            "recorded_actions/quantiles": np.percentile(actions, RECORDED_PERCENTILES, axis=0).round(5).tolist(),
-            "recorded_actions/at_bounds_per_joint": at_bound.mean(axis=0).round(5).tolist(),
-            "recorded_actions/histogram": {"edges": edges, "counts": counts},
+            metrics.RECORDED_SAMPLES: len(actions),
+            metrics.RECORDED_SEEN: int(self.num_seen),
+            metrics.RECORDED_PERCENTILES: list(RECORDED_PERCENTILES),
+            metrics.RECORDED_QUANTILES: np.percentile(actions, RECORDED_PERCENTILES, axis=0).round(5).tolist(),
+            metrics.RECORDED_AT_BOUNDS_PER_JOINT: at_bound.mean(axis=0).round(5).tolist(),
+            metrics.RECORDED_HISTOGRAM: {"edges": edges, "counts": counts},
         }

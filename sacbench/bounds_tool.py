@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from sacbench import metrics
 from sacbench.bounds import BOUNDS_SCHEMA_VERSION, RECORDED_PERCENTILES, PercentileBounds, bounds_dir
 from sacbench.records import RunRecord, RunStatus, to_jsonable, write_json_atomic
 from sacbench.tasks import get_task
@@ -40,7 +41,7 @@ def extract_bounds(record: RunRecord, percentiles: tuple[float, float] = (2.5, 9
         raise BoundsExtractionError(f"percentiles {missing} are not recorded; choose from {list(RECORDED_PERCENTILES)}")
     if record.status is not RunStatus.OK:
         raise BoundsExtractionError(f"{record.run_id} ended as {record.status.value!r}; bounds need a finished run")
-    quantiles = record.final.get("recorded_actions/quantiles")
+    quantiles = record.final.get(metrics.RECORDED_QUANTILES)
     if not quantiles:
         raise BoundsExtractionError(
             f"{record.run_id} recorded no actions; train with record_actions > 0 (sacbench bounds --task ...)"
@@ -53,13 +54,13 @@ def extract_bounds(record: RunRecord, percentiles: tuple[float, float] = (2.5, 9
         "source": (
             f"{record.preset} ({record.algo}) on the {record.backend} {record.task} task, "
             f"seed {record.seed}, "
-            f"{record.budget['seconds']:g} s budget, eval return {record.final.get('eval/episode_return')}: "
-            f"{lo}/{hi} percentiles of its last {record.final.get('recorded_actions/samples')} actions"
+            f"{record.budget['seconds']:g} s budget, eval return {record.final.get(metrics.EVAL_RETURN)}: "
+            f"{lo}/{hi} percentiles of its last {record.final.get(metrics.RECORDED_SAMPLES)} actions"
         ),
         "backend": record.backend,
         "run_id": record.run_id,
-        "eval_episode_return": record.final.get("eval/episode_return"),
-        "train_env_steps": record.final.get("train/env_steps"),
+        "eval_episode_return": record.final.get(metrics.EVAL_RETURN),
+        "train_env_steps": record.final.get(metrics.ENV_STEPS),
         "git_commit": record.provenance.get("git", {}).get("commit"),
         "created_utc": datetime.now(UTC).isoformat(),
         "command": shlex.join(["sacbench", *sys.argv[1:]]) if sys.argv and "sacbench" in sys.argv[0] else None,
@@ -104,7 +105,7 @@ def plot_action_histograms(record: RunRecord, bounds: PercentileBounds, path: Pa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    hist = record.final["recorded_actions/histogram"]
+    hist = record.final[metrics.RECORDED_HISTOGRAM]
     names = bounds.joint_order
     cols = 4
     rows = -(-len(names) // cols)
@@ -122,7 +123,7 @@ def plot_action_histograms(record: RunRecord, bounds: PercentileBounds, path: Pa
     lo, hi = bounds.percentiles
     fig.suptitle(
         f"{record.task}: actions of {record.preset}"
-        f" (last {record.final.get('recorded_actions/samples')} samples);"
+        f" (last {record.final.get(metrics.RECORDED_SAMPLES)} samples);"
         f" red: {lo}/{hi} percentiles",
         fontsize=10,
     )

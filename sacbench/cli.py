@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sacbench import metrics
+
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from sacbench.doctor import doctor_report
@@ -50,6 +52,75 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key.strip(), tuple(value) if isinstance(value, list) else value
 
 
+def parse_task(text: str) -> str:
+    """A registered task name (``a1-flat``); a miss lists the valid names and the closest one."""
+    from sacbench.tasks import get_task
+
+    try:
+        return get_task(text).name
+    except LookupError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse_preset(text: str) -> str:
+    """A registered preset name or a preset file (``*.yaml``), loaded and validated now."""
+    from sacbench.algos.presets import get_preset
+
+    try:
+        get_preset(text)
+    except (LookupError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0 (seeds, counts that may be zero)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a non-negative integer")
+    return value
+
+
+def parse_rule(text: str) -> Any:
+    """A gate rule: ``iqm:10%``, ``mean:0.5``."""
+    from sacbench.compare import CompareRule
+
+    try:
+        return CompareRule.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def existing_dir(text: str) -> Path:
+    """A folder that exists."""
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: no such folder")
+    return path
+
+
+def existing_file(text: str) -> Path:
+    """A file that exists."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text!r}: no such file")
+    return path
+
+
 def parse_budget(text: str) -> float:
     """Budget seconds for argparse (``300``, ``90s``, ``5m``, ``1h30m``)."""
     from sacbench.train import Budget
@@ -63,15 +134,15 @@ def parse_budget(text: str) -> float:
 def _cmd_run(args: argparse.Namespace) -> int:
     import itertools
 
-    from sacbench.algos.presets import Scale
+    from sacbench.algos.presets import Scale, get_preset
     from sacbench.executor import make_executor, run_all
     from sacbench.records import RunStatus, run_id, save_run
     from sacbench.sim.protocol import Backend
-    from sacbench.train import Budget, RunConfig
+    from sacbench.train import Budget, RunConfig, check_config
 
     configs = [
         (
-            run_id(task, preset, seed),
+            run_id(task, get_preset(preset).name, seed),
             RunConfig(
                 task=task,
                 preset=preset,
@@ -87,6 +158,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         for task, preset, seed in itertools.product(args.task, args.preset, args.seed)
     ]
+    for _, config in configs:  # every run checked before the first one starts
+        check_config(config)
     executor = make_executor(args.executor, address=args.ray_address)
     crashed = 0
     try:
@@ -98,8 +171,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             path = save_run(outcome, Path(args.out))
             final = outcome.final
             print(
-                f"{key}: {outcome.status.value}; eval return {final.get('eval/episode_return')},"
-                f" {final.get('train/env_steps'):,} env steps in {outcome.timing.train_s:.0f} s"
+                f"{key}: {outcome.status.value}; eval return {final.get(metrics.EVAL_RETURN)},"
+                f" {final.get(metrics.ENV_STEPS):,} env steps in {outcome.timing.train_s:.0f} s"
                 f" (+{outcome.timing.compile_s:.1f} s compile); record: {path} [{progress.line()}]"
             )
             if outcome.error:
@@ -114,13 +187,14 @@ def _cmd_bounds(args: argparse.Namespace) -> int:
     from sacbench.bounds_tool import default_bounds_path, extract_bounds, plot_action_histograms, write_bounds
     from sacbench.records import load_run, save_run
     from sacbench.sim.protocol import Backend
-    from sacbench.train import Budget, RunConfig, train
+    from sacbench.train import Budget, RunConfig, check_config, train
 
+    low, high = args.percentiles
+    if not 0.0 <= low < high <= 100.0:
+        raise ValueError(f"--percentiles {low:g} {high:g}: need 0 <= LOW < HIGH <= 100, e.g. 2.5 97.5")
     if args.from_record:
         record = load_run(Path(args.from_record))
     else:
-        if not args.task:
-            raise ValueError("give --task TASK to train a PPO (or --from-record RECORD.json)")
         config = RunConfig(
             task=args.task,
             preset=args.preset,
@@ -130,8 +204,9 @@ def _cmd_bounds(args: argparse.Namespace) -> int:
             record_actions=args.samples,
             progress=not args.no_progress,
         )
+        check_config(config)
         record = train(config)
-        print(f"trained {record.run_id}: {record.status.value}, eval return {record.final.get('eval/episode_return')}")
+        print(f"trained {record.run_id}: {record.status.value}, eval return {record.final.get(metrics.EVAL_RETURN)}")
         print(f"run record: {save_run(record, Path(args.runs_dir))}")
     bounds = extract_bounds(record, tuple(args.percentiles))
     path = Path(args.out) / f"{bounds.robot}.json" if args.out else default_bounds_path(record.backend, bounds.robot)
@@ -144,41 +219,28 @@ def _cmd_bounds(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from sacbench.compare import CompareRule
-    from sacbench.records import load_runs
-    from sacbench.report import build_report
+    from sacbench.session import finish_session, load_session_records
 
     folder = Path(args.dir)
-    records = load_runs(folder / "runs" if (folder / "runs").is_dir() else folder)
-    comparisons: list[Any] = []
-    rule = CompareRule.parse(args.rule)
-    if args.baselines:
-        comparisons = _compare(records, Path(args.baselines), rule, args.bootstrap_seed, args.reps)
-    result = build_report(
-        records, Path(args.out or folder), comparisons, rule=rule, seed=args.bootstrap_seed, reps=args.reps
+    records = load_session_records(folder)
+    result = finish_session(
+        records,
+        Path(args.out or folder),
+        baseline_root=Path(args.baselines) if args.baselines else None,
+        rule=args.rule,
+        seed=args.bootstrap_seed,
+        reps=args.reps,
     )
-    print(f"report: {result.directory / 'index.html'} ({len(records)} runs)")
+    print(f"report: {result.report.directory / 'index.html'} ({len(records)} runs)")
     return 0
 
 
-def _compare(records: Any, root: Path, rule: Any, seed: int, reps: int) -> list[Any]:
-    from sacbench.baselines import load_baselines
-    from sacbench.compare import compare_runs
-
-    comparisons = []
-    for backend, scale in sorted({(r.backend, r.scale) for r in records}):
-        mine = [r for r in records if (r.backend, r.scale) == (backend, scale)]
-        comparisons += compare_runs(mine, load_baselines(root, backend, scale), rule, seed, reps)
-    return comparisons
-
-
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from sacbench.compare import CompareRule, Verdict
-    from sacbench.records import load_runs
+    from sacbench.compare import Verdict
+    from sacbench.session import gate, load_session_records
 
-    folder = Path(args.dir)
-    records = load_runs(folder / "runs" if (folder / "runs").is_dir() else folder)
-    comparisons = _compare(records, Path(args.baselines), CompareRule.parse(args.rule), args.bootstrap_seed, args.reps)
+    records = load_session_records(Path(args.dir))
+    comparisons = gate(records, Path(args.baselines), args.rule, args.bootstrap_seed, args.reps)
     for c in comparisons:
         print(f"{c.verdict.value:>12}  {c.task} / {c.preset}: {c.reason}")
     regressed = [c for c in comparisons if c.verdict is Verdict.REGRESSED]
@@ -221,17 +283,11 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
 
 def _cmd_baseline(args: argparse.Namespace) -> int:
-    from sacbench.baselines import build_baseline, group_runs, save_baseline
-    from sacbench.records import load_runs
+    from sacbench.session import load_session_records, write_baselines
 
-    folder = Path(args.dir)
-    records = load_runs(folder / "runs" if (folder / "runs").is_dir() else folder)
-    for runs in group_runs(records).values():
-        baseline = build_baseline(runs, args.bootstrap_seed, args.reps)
-        path = save_baseline(baseline, Path(args.out))
-        iqm = baseline.summary["eval/episode_return"]["IQM"]
-        print(f"{path}: {len(baseline.seeds)} seeds, IQM eval return {iqm[0]:.2f} [{iqm[1]:.2f}, {iqm[2]:.2f}]")
-    return 0
+    notes = write_baselines(load_session_records(Path(args.dir)), Path(args.out), args.bootstrap_seed, args.reps)
+    print("\n".join(notes))
+    return 1 if any(note.startswith("baseline not written") for note in notes) else 0
 
 
 def _add_doctor(sub: Any) -> None:
@@ -242,11 +298,17 @@ def _add_doctor(sub: Any) -> None:
 
 def _add_run(sub: Any) -> None:
     run = sub.add_parser("run", help="train one preset on one task for a wall-clock budget; writes a run record")
-    run.add_argument("--task", required=True, nargs="+", help="task name(s), e.g. a1-flat anymal_c-rough")
     run.add_argument(
-        "--preset", required=True, nargs="+", help="preset name(s) or preset files, e.g. sac_tuned ppo_sb3"
+        "--task", required=True, nargs="+", type=parse_task, help="task name(s), e.g. a1-flat anymal_c-rough"
     )
-    run.add_argument("--seed", type=int, nargs="+", default=[0], help="seed(s). Default: 0")
+    run.add_argument(
+        "--preset",
+        required=True,
+        nargs="+",
+        type=parse_preset,
+        help="preset name(s) or preset files, e.g. sac_tuned ppo_sb3",
+    )
+    run.add_argument("--seed", type=non_negative_int, nargs="+", default=[0], help="seed(s). Default: 0")
     run.add_argument(
         "--executor",
         choices=["local", "ray"],
@@ -262,10 +324,12 @@ def _add_run(sub: Any) -> None:
         default="5m",
         help="training wall-clock, compile excluded: 300, 90s, 5m, 1h. Default: %(default)r",
     )
-    run.add_argument("--max-env-steps", type=int, default=None, metavar="N", help="optional cap on transitions")
+    run.add_argument(
+        "--max-env-steps", type=positive_int, default=None, metavar="N", help="optional cap on transitions"
+    )
     run.add_argument("--scale", choices=["cpu", "gpu"], default=None, help="default: cpu on mujoco, gpu on isaaclab")
     run.add_argument("--backend", choices=["mujoco", "isaaclab"], default="mujoco", help="Default: %(default)r")
-    run.add_argument("--eval-episodes", type=int, default=64, help="Default: %(default)r")
+    run.add_argument("--eval-episodes", type=positive_int, default=64, help="Default: %(default)r")
     run.add_argument(
         "--set",
         type=parse_override,
@@ -286,15 +350,17 @@ def _add_bounds(sub: Any) -> None:
         help="PPO-percentile action bounds: train a PPO (or read a record) and write the bounds file",
     )
     source = bounds.add_mutually_exclusive_group(required=True)
-    source.add_argument("--task", help="train on this task (its robot gets the bounds), e.g. a1-flat")
-    source.add_argument("--from-record", metavar="JSON", help="a finished run recorded with record_actions")
-    bounds.add_argument("--preset", default="ppo_sb3", help="Default: %(default)r")
+    source.add_argument("--task", type=parse_task, help="train on this task (its robot gets the bounds), e.g. a1-flat")
+    source.add_argument(
+        "--from-record", type=existing_file, metavar="JSON", help="a finished run recorded with record_actions"
+    )
+    bounds.add_argument("--preset", type=parse_preset, default="ppo_sb3", help="Default: %(default)r")
     bounds.add_argument("--budget", type=parse_budget, default="5m", help="Default: %(default)r")
-    bounds.add_argument("--seed", type=int, default=0, help="Default: %(default)r")
+    bounds.add_argument("--seed", type=non_negative_int, default=0, help="Default: %(default)r")
     bounds.add_argument("--backend", choices=["mujoco", "isaaclab"], default="mujoco", help="Default: %(default)r")
     bounds.add_argument(
         "--samples",
-        type=int,
+        type=positive_int,
         default=65_536,
         help="recorded actions (env x steps) at the end of training. Default: %(default)r",
     )
@@ -314,12 +380,14 @@ def _add_bounds(sub: Any) -> None:
 
 def _add_report(sub: Any) -> None:
     report = sub.add_parser("report", help="rebuild a report (md, html, png, csv, tex) from stored run records")
-    report.add_argument("dir", help="a session folder (with runs/) or a folder of run records")
+    report.add_argument("dir", type=existing_dir, help="a session folder (with runs/) or a folder of run records")
     report.add_argument("--out", default=None, metavar="DIR", help="default: the same folder")
-    report.add_argument("--baselines", default=None, metavar="DIR", help="also gate against these baselines")
-    report.add_argument("--rule", default="iqm:10%", help="compare rule. Default: %(default)r")
-    report.add_argument("--bootstrap-seed", type=int, default=0, help="Default: %(default)r")
-    report.add_argument("--reps", type=int, default=2000, help="bootstrap replications. Default: %(default)r")
+    report.add_argument(
+        "--baselines", type=existing_dir, default=None, metavar="DIR", help="also gate against these baselines"
+    )
+    report.add_argument("--rule", type=parse_rule, default="iqm:10%", help="compare rule. Default: 'iqm:10%%'")
+    report.add_argument("--bootstrap-seed", type=non_negative_int, default=0, help="Default: %(default)r")
+    report.add_argument("--reps", type=positive_int, default=2000, help="bootstrap replications. Default: %(default)r")
     report.set_defaults(func=_cmd_report)
 
 
@@ -327,31 +395,33 @@ def _add_compare(sub: Any) -> None:
     compare = sub.add_parser(
         "compare", help="regression verdicts of stored runs against baselines (exit 1 on regression)"
     )
-    compare.add_argument("dir", help="a session folder (with runs/) or a folder of run records")
-    compare.add_argument("baselines", help="baselines folder, e.g. baselines/")
-    compare.add_argument("--rule", default="iqm:10%", help="Default: %(default)r")
-    compare.add_argument("--bootstrap-seed", type=int, default=0, help="Default: %(default)r")
-    compare.add_argument("--reps", type=int, default=2000, help="Default: %(default)r")
+    compare.add_argument("dir", type=existing_dir, help="a session folder (with runs/) or a folder of run records")
+    compare.add_argument("baselines", type=existing_dir, help="baselines folder, e.g. baselines/")
+    compare.add_argument("--rule", type=parse_rule, default="iqm:10%", help="Default: 'iqm:10%%'")
+    compare.add_argument("--bootstrap-seed", type=non_negative_int, default=0, help="Default: %(default)r")
+    compare.add_argument("--reps", type=positive_int, default=2000, help="Default: %(default)r")
     compare.set_defaults(func=_cmd_compare)
 
 
 def _add_render(sub: Any) -> None:
     render = sub.add_parser("render", help="save a PNG of a robot of the embedded backend after standing still")
-    render.add_argument("task", help="task name, e.g. a1-flat")
+    render.add_argument("task", type=parse_task, help="task name, e.g. a1-flat")
     render.add_argument("--out", required=True, metavar="PNG", help="output file")
-    render.add_argument("--steps", type=int, default=50, help="zero-action steps before the picture (default: 50)")
-    render.add_argument("--seed", type=int, default=0)
-    render.add_argument("--width", type=int, default=640)
-    render.add_argument("--height", type=int, default=480)
+    render.add_argument(
+        "--steps", type=non_negative_int, default=50, help="zero-action steps before the picture (default: 50)"
+    )
+    render.add_argument("--seed", type=non_negative_int, default=0)
+    render.add_argument("--width", type=positive_int, default=640)
+    render.add_argument("--height", type=positive_int, default=480)
     render.set_defaults(func=_cmd_render)
 
 
 def _add_baseline(sub: Any) -> None:
     baseline = sub.add_parser("baseline", help="write baselines from stored run records (one file per task x preset)")
-    baseline.add_argument("dir", help="a session folder (with runs/) or a folder of run records")
+    baseline.add_argument("dir", type=existing_dir, help="a session folder (with runs/) or a folder of run records")
     baseline.add_argument("--out", default="baselines", metavar="DIR", help="Default: %(default)r")
-    baseline.add_argument("--bootstrap-seed", type=int, default=0, help="Default: %(default)r")
-    baseline.add_argument("--reps", type=int, default=2000, help="Default: %(default)r")
+    baseline.add_argument("--bootstrap-seed", type=non_negative_int, default=0, help="Default: %(default)r")
+    baseline.add_argument("--reps", type=positive_int, default=2000, help="Default: %(default)r")
     baseline.set_defaults(func=_cmd_baseline)
 
 
@@ -359,17 +429,21 @@ def _add_tune(sub: Any) -> None:
     tune = sub.add_parser("tune", help="Optuna CMA-ES speed tuning of SAC (SQLite study; resumes), replay, export")
     tune.add_argument("--storage", required=True, metavar="DB", help="SQLite file of the study (reopened to resume)")
     tune.add_argument("--study-name", default="sac_speed", help="Default: %(default)r")
-    tune.add_argument("--task", default="a1-flat", help="Default: %(default)r")
-    tune.add_argument("--base-preset", default="sac_tuned", help="settings every trial keeps. Default: %(default)r")
-    tune.add_argument("--budget", type=parse_budget, default="2m", help="per trial. Default: %(default)r")
-    tune.add_argument("--trials", type=int, default=20, help="completed trials to reach. Default: %(default)r")
-    tune.add_argument("--seed", type=int, default=0, help="Default: %(default)r")
-    tune.add_argument("--popsize", type=int, default=None, help="CMA-ES population (default: CMA-ES's own)")
-    tune.add_argument("--eval-episodes", type=int, default=32, help="Default: %(default)r")
-    tune.add_argument("--figure", default=None, metavar="PNG", help="default: <storage>.png")
-    tune.add_argument("--replay-best", type=int, default=0, metavar="K", help="re-run the K best trials instead")
+    tune.add_argument("--task", type=parse_task, default="a1-flat", help="Default: %(default)r")
     tune.add_argument(
-        "--seeds", type=int, default=5, metavar="M", help="seeds per replayed trial. Default: %(default)r"
+        "--base-preset", type=parse_preset, default="sac_tuned", help="settings every trial keeps. Default: %(default)r"
+    )
+    tune.add_argument("--budget", type=parse_budget, default="2m", help="per trial. Default: %(default)r")
+    tune.add_argument("--trials", type=positive_int, default=20, help="completed trials to reach. Default: %(default)r")
+    tune.add_argument("--seed", type=non_negative_int, default=0, help="Default: %(default)r")
+    tune.add_argument("--popsize", type=positive_int, default=None, help="CMA-ES population (default: CMA-ES's own)")
+    tune.add_argument("--eval-episodes", type=positive_int, default=32, help="Default: %(default)r")
+    tune.add_argument("--figure", default=None, metavar="PNG", help="default: <storage>.png")
+    tune.add_argument(
+        "--replay-best", type=non_negative_int, default=0, metavar="K", help="re-run the K best trials instead"
+    )
+    tune.add_argument(
+        "--seeds", type=positive_int, default=5, metavar="M", help="seeds per replayed trial. Default: %(default)r"
     )
     tune.add_argument("--export", default=None, metavar="YAML", help="write the replay winner as a preset file")
     tune.add_argument("--export-name", default="sac_cpu_tuned", help="Default: %(default)r")

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sacbench.baselines import Baseline, gated_metrics, group_runs, overrides_of, usable
-from sacbench.records import RunRecord
+from sacbench.baselines import Baseline, gated_metrics, group_runs, overrides_of
+from sacbench.records import RunRecord, usable
 from sacbench.stats import (
     DEFAULT_REPS,
     Interval,

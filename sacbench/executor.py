@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sacbench.records import RunRecord
+from sacbench.records import RunRecord, usable
 from sacbench.sim.protocol import Backend
 from sacbench.train import RunConfig, train
 
@@ -28,7 +28,11 @@ class ExecutorKind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Progress:
-    """How many runs are queued, running, done and failed."""
+    """How many runs are queued, running, done and failed.
+
+    ``failed`` counts the runs that gave no usable record (`sacbench.records.usable`): lost beyond
+    their retries, crashed or diverged.
+    """
 
     queued: int
     running: int
@@ -60,7 +64,7 @@ class LocalExecutor:
 
     def progress(self) -> Progress:
         """Counts of the runs submitted to this executor."""
-        failed = sum(r.status.value == "crashed" for r in self._results.values())
+        failed = sum(not usable(r) for r in self._results.values())
         return Progress(len(self._pending), 0, len(self._results) - failed, failed)
 
     def shutdown(self) -> None:
@@ -118,6 +122,8 @@ class RayExecutor:
             self._failed.add(key)
             raise
         self._done.add(key)
+        if not usable(record):
+            self._failed.add(key)
         return record
 
     def progress(self) -> Progress:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from sacbench import metrics
 from sacbench.algos.presets import PRESETS, Scale
 from sacbench.records import RecordError, RunRecord, load_run, load_runs, run_id, save_run
 from sacbench.sim.protocol import Backend
@@ -78,14 +79,10 @@ def parse_presets(text: str) -> tuple[str, ...]:
 
 
 def parse_positive_int(text: str) -> int:
-    """A positive integer."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer")
-    return value
+    """A positive integer (the CLI's parser)."""
+    from sacbench.cli import positive_int
+
+    return positive_int(text)
 
 
 def _parse_override(text: str) -> tuple[str, Any]:
@@ -220,6 +217,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="BD-X robot USD for Isaac Lab (or $SACBENCH_BDX_USD); not needed on the MuJoCo mirror.",
     )
     group.addoption(
+        "--sacbench-unasserted",
+        metavar="MODE",
+        choices=["report", "fail"],
+        default="report",
+        help="Items with no threshold to assert (none for their task/preset/backend, or none for this budget):"
+        " 'report' shows them as UNASSERTED (never as a plain pass), 'fail' fails them. Default: %(default)r.",
+    )
+    group.addoption(
         "--sacbench-bootstrap-seed",
         metavar="SEED",
         type=int,
@@ -255,6 +260,8 @@ class SacbenchState:
     is_worker: bool
     backend_options: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
+    fail_unasserted: bool = False
+    """``--sacbench-unasserted=fail``."""
     executor_kind: str = "local"
     ray_address: str | None = None
     executor: Any = None
@@ -291,6 +298,17 @@ def _check_isaaclab() -> None:
     if not status.usable:
         lines = "\n  - ".join(status.reasons)
         raise pytest.UsageError(f"--gpu needs Isaac Lab on a CUDA GPU, which is not usable here:\n  - {lines}")
+
+
+def _check_physics(state: SacbenchState, tasks: list[str]) -> None:
+    """A usage error naming each selected task whose physics package is missing (before any run)."""
+    from sacbench.sim.isaaclab import Physics, missing_physics
+
+    chosen = state.backend_options.get("physics")
+    missing = missing_physics(tasks, Physics(chosen) if chosen else None)
+    if missing:
+        lines = "\n  - ".join(missing)
+        raise pytest.UsageError(f"--gpu: the selected tasks need physics that is not installed:\n  - {lines}")
 
 
 def _report_dir(config: pytest.Config) -> tuple[Path, bool]:
@@ -330,7 +348,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """Parse and check the options, declare the markers, install the SIGTERM handler."""
     config.addinivalue_line("markers", "sacbench: a training benchmark of the sacbench harness")
     config.addinivalue_line("markers", "gpu: needs Isaac Lab on a CUDA GPU (run with --gpu)")
-    config.addinivalue_line("markers", "negative_control: a preset expected not to learn (asserts that it does not)")
+    config.addinivalue_line(
+        "markers",
+        "negative_control: a preset expected not to learn; asserted by its 'max' thresholds (UNASSERTED without one)",
+    )
     backend = _resolve_backend(config)
     is_worker = hasattr(config, "workerinput")
     if backend is Backend.ISAACLAB and not is_worker:
@@ -361,6 +382,7 @@ def pytest_configure(config: pytest.Config) -> None:
         is_worker=is_worker,
         backend_options=_backend_options(config, backend),
         overrides=dict(config.getoption("--sacbench-set")),
+        fail_unasserted=config.getoption("--sacbench-unasserted") == "fail",
         executor_kind=config.getoption("--sacbench-executor"),
         ray_address=config.getoption("--sacbench-ray-address"),
     )
@@ -507,11 +529,15 @@ def _resumed(state: SacbenchState, case: Case) -> bool:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With the Ray executor: submit every selected run now, so that the cluster runs them in parallel."""
+    """On Isaac Lab, check the physics of every selected task; with Ray, submit every selected run now."""
     state = config.stash.get(STATE, None)
-    if state is None or state.executor_kind != "ray" or state.is_worker:
+    if state is None or state.is_worker:
         return
     selected = [case for item in items if (case := _case_of(item)) is not None]
+    if state.backend is Backend.ISAACLAB:
+        _check_physics(state, sorted({case.task for case in selected}))
+    if state.executor_kind != "ray":
+        return
     todo = [case for case in selected if not _resumed(state, case)]
     if not todo:
         return
@@ -565,7 +591,7 @@ def sacbench_run(request: pytest.FixtureRequest, sacbench_state: SacbenchState) 
 
             record = train(run_config(state, case))
         save_run(record, state.runs_dir)  # written once, by this process
-        for key in ("eval/episode_return", "curriculum/terrain_level", "train/env_steps"):
+        for key in (metrics.EVAL_RETURN, metrics.TERRAIN_LEVEL, metrics.ENV_STEPS):
             request.node.user_properties.append((key, record.final.get(key)))
         request.node.user_properties.append(("status", record.status.value))
         return record
@@ -579,6 +605,29 @@ def sacbench_thresholds(request: pytest.FixtureRequest) -> Any:
     from sacbench.thresholds import load_thresholds
 
     return load_thresholds(Path(request.node.path).parent / "thresholds.yaml")
+
+
+UNASSERTED = "sacbench_unasserted"
+"""The user property that marks an item which asserted nothing (its value says why)."""
+
+
+@pytest.fixture
+def sacbench_unasserted(request: pytest.FixtureRequest, sacbench_state: SacbenchState) -> Callable[[str], None]:
+    """Declare that this item asserted nothing: shown ``UNASSERTED``, or failed with ``--sacbench-unasserted=fail``."""
+
+    def unasserted(reason: str) -> None:
+        if sacbench_state.fail_unasserted:
+            pytest.fail(f"nothing asserted: {reason} (--sacbench-unasserted=fail)", pytrace=False)
+        request.node.user_properties.append((UNASSERTED, reason))
+
+    return unasserted
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    """A passed item that asserted nothing is shown as ``U`` / ``UNASSERTED``, never as a plain pass."""
+    if report.when == "call" and report.passed and any(key == UNASSERTED for key, _ in report.user_properties):
+        return "unasserted", "U", ("UNASSERTED", {"yellow": True})
+    return None
 
 
 # ------------------------------------------------------------------------------------ session end
@@ -601,46 +650,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     records = _session_records(state)
     if not records:
         return
-    from sacbench.baselines import build_baseline, group_runs, load_baselines, save_baseline
-    from sacbench.compare import compare_runs
-    from sacbench.report import build_report
+    from sacbench.compare import DEFAULT_RULE
+    from sacbench.session import finish_session
 
-    comparisons: list[Any] = []
-    if state.update_baselines:
-        for runs in group_runs(records).values():
-            try:
-                path = save_baseline(
-                    build_baseline(runs, state.bootstrap_seed, state.bootstrap_reps), state.baseline_dir
-                )
-            except ValueError as exc:
-                state.notes.append(f"baseline not written: {exc}")
-            else:
-                state.notes.append(f"baseline written: {path}")
-    else:
-        baselines = load_baselines(state.baseline_dir, state.backend.value, state.scale.value)
-        comparisons = compare_runs(
-            records,
-            baselines,
-            state.compare_rule or _report_rule(),
-            state.bootstrap_seed,
-            state.bootstrap_reps,
-        )
-    state.report = build_report(
+    result = finish_session(
         records,
         state.report_dir,
-        comparisons,
-        rule=state.compare_rule or _report_rule(),
+        baseline_root=state.baseline_dir,
+        # With --sacbench-compare-fail=none the verdicts are still shown, under the default rule.
+        rule=state.compare_rule or DEFAULT_RULE,
+        update_baselines=state.update_baselines,
         seed=state.bootstrap_seed,
         reps=state.bootstrap_reps,
     )
+    state.notes.extend(result.notes)
+    state.report = result.report
     if state.compare_rule is not None and state.report.regressions and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def _report_rule() -> Any:
-    from sacbench.compare import DEFAULT_RULE
-
-    return DEFAULT_RULE
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -652,6 +678,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     tr.section("sacbench")
     for note in state.notes:
         tr.write_line(note)
+    for report in tr.stats.get("unasserted", []):
+        reason = dict(report.user_properties).get(UNASSERTED)
+        tr.write_line(f"  UNASSERTED  {report.nodeid}: {reason}", yellow=True)
     for c in state.report.comparisons:
         line = f"{c.verdict.value:>12}  {c.task} / {c.preset}  ({c.num_current} seeds vs {c.num_baseline})"
         tr.write_line(line, red=c.verdict.value == "regressed", green=c.verdict.value == "improved")

@@ -86,6 +86,19 @@ class RunRecord:
         return float(value) if isinstance(value, int | float) else math.nan
 
 
+def usable(record: RunRecord) -> bool:
+    """Whether a run counts in statistics, baselines, gates and studies: the one rule for all of them.
+
+    A run is usable when it trained to its end and was evaluated: status ``ok``, or
+    ``budget_overrun`` (it trained, a little past its budget, and its evaluation is as valid), with
+    a finite evaluation return.  Diverged and crashed runs never count; reports list them apart.
+    """
+    from sacbench.metrics import EVAL_RETURN
+
+    finished = record.status in (RunStatus.OK, RunStatus.BUDGET_OVERRUN)
+    return finished and math.isfinite(record.metric(EVAL_RETURN))
+
+
 def run_id(task: str, preset: str, seed: int) -> str:
     """``{task}__{preset}__s{seed}``, the run's file stem."""
     return f"{task}__{preset}__s{seed}"

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from sacbench.baselines import RETURN, TERRAIN_LEVEL, usable
+from sacbench import metrics
 from sacbench.compare import CompareRule, Comparison, Verdict
-from sacbench.records import RunRecord, save_run, to_jsonable, write_json_atomic
+from sacbench.records import RunRecord, save_run, to_jsonable, usable, write_json_atomic
 from sacbench.stats import (
     CONFIDENCE,
     DEFAULT_REPS,
@@ -82,16 +82,16 @@ def results_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
                 "compile_s": r.timing.compile_s,
                 "overrun_s": r.timing.overrun_s,
                 "cpu_share": r.timing.cpu_s / r.timing.total_s if r.timing.total_s else None,
-                "env_steps": f.get("train/env_steps"),
-                "grad_steps": f.get("train/grad_steps"),
-                "replay_ratio": f.get("train/replay_ratio"),
-                "env_fps": f.get("train/env_fps"),
-                "eval_return": f.get(RETURN),
-                "eval_return_normalized": (f[RETURN] / return_scale(r.task)) if f.get(RETURN) is not None else None,
-                "eval_episode_length": f.get("eval/episode_length"),
-                "eval_fall_rate": f.get("eval/fall_rate"),
-                "terrain_level": f.get(TERRAIN_LEVEL),
-                "actions_at_bounds": f.get("actions/at_bounds"),
+                "env_steps": f.get(metrics.ENV_STEPS),
+                "grad_steps": f.get(metrics.GRAD_STEPS),
+                "replay_ratio": f.get(metrics.REPLAY_RATIO),
+                "env_fps": f.get(metrics.ENV_FPS),
+                "eval_return": f.get(metrics.EVAL_RETURN),
+                "eval_return_normalized": r.metric(metrics.EVAL_RETURN) / return_scale(r.task),
+                "eval_episode_length": f.get(metrics.EVAL_LENGTH),
+                "eval_fall_rate": f.get(metrics.EVAL_FALL_RATE),
+                "terrain_level": f.get(metrics.TERRAIN_LEVEL),
+                "actions_at_bounds": f.get(metrics.ACTIONS_AT_BOUNDS),
                 "bounds_mode": r.bounds.get("mode"),
                 "git_commit": r.provenance.get("git", {}).get("commit"),
             }
@@ -124,11 +124,11 @@ def summarize(records: Sequence[RunRecord], seed: int, reps: int) -> list[Summar
         s = Summary(task, preset, [r.seed for r in good], [r.run_id for r in runs if not usable(r)])
         s.budget_s = float(runs[0].budget["seconds"])
         if good:
-            returns = np.array([[r.metric(RETURN)] for r in good])
+            returns = np.array([[r.metric(metrics.EVAL_RETURN)] for r in good])
             s.ret = aggregate_metrics({f"{task}/{preset}": returns}, seed, reps)[f"{task}/{preset}"]
             key = f"{task}/{preset}/normalized"
             s.ret_normalized = aggregate_metrics({key: returns / return_scale(task)}, seed, reps)[key]
-            levels = np.array([[r.metric(TERRAIN_LEVEL)] for r in good])
+            levels = np.array([[r.metric(metrics.TERRAIN_LEVEL)] for r in good])
             if np.isfinite(levels).all() and runs[0].terrain == "rough":
                 s.level = aggregate_metrics({f"{task}/{preset}/level": levels}, seed, reps)[f"{task}/{preset}/level"]
         summaries.append(s)
@@ -255,7 +255,7 @@ def probability_pairs(records: Sequence[RunRecord]) -> dict[str, tuple[np.ndarra
     by_key: dict[tuple[str, str], list[float]] = defaultdict(list)
     for r in records:
         if usable(r):
-            by_key[(r.task, r.preset)].append(r.metric(RETURN))
+            by_key[(r.task, r.preset)].append(r.metric(metrics.EVAL_RETURN))
     pairs = {}
     for task, preset in sorted(by_key):
         if preset != REFERENCE_PRESET and (task, REFERENCE_PRESET) in by_key:
@@ -295,7 +295,7 @@ def plot_profiles(
     scores: dict[str, list[float]] = defaultdict(list)
     for r in records:
         if usable(r):
-            scores[r.preset].append(r.metric(RETURN) / return_scale(r.task))
+            scores[r.preset].append(r.metric(metrics.EVAL_RETURN) / return_scale(r.task))
     if not scores:
         return None
     plt = _plt()
@@ -508,7 +508,7 @@ def _verdicts(doc: Document, comparisons: Sequence[Comparison], rule: CompareRul
     )
     rows = []
     for c in comparisons:
-        ret = next((m for m in c.metrics if m.metric == RETURN), None)
+        ret = next((m for m in c.metrics if m.metric == metrics.EVAL_RETURN), None)
         values = (
             [
                 ret.current.format(),

@@ -58,10 +58,41 @@ class ThresholdsError(ValueError):
 
 
 @dataclass(frozen=True)
+class Assessment:
+    """A run against its thresholds."""
+
+    failures: tuple[str, ...]
+    """One message per threshold the run missed."""
+    unasserted: str | None
+    """Why nothing was asserted (no entry, or none for this budget); ``None`` when something was."""
+
+
+@dataclass(frozen=True)
 class Thresholds:
     """The loaded table."""
 
     entries: tuple[Threshold, ...]
+
+    def assess(self, record: RunRecord, *, learns: bool) -> Assessment:
+        """Check ``record`` against its entries, and say when nothing was asserted.
+
+        Args:
+            record: The run.
+            learns: Whether its preset is expected to learn; a negative control (``False``) is only
+                asserted by an entry with a ``max``, i.e. one that fails when the preset learns.
+        """
+        applicable, too_short = self.for_record(record)
+        failures = tuple(message for ok, message in (t.check(record) for t in applicable) if not ok)
+        if not learns:
+            applicable = [t for t in applicable if t.max is not None]
+        reason = None
+        if not applicable and too_short:
+            needed = min(t.min_budget_s for t in too_short)
+            reason = f"its thresholds need a budget >= {needed:g} s; this run had {record.budget['seconds']:g} s"
+        elif not applicable:
+            kind = "upper ('max') threshold: a negative control" if not learns else "threshold"
+            reason = f"no {kind} for {record.backend}/{record.scale}/{record.task}/{record.preset}"
+        return Assessment(failures, reason)
 
     def for_record(self, record: RunRecord) -> tuple[list[Threshold], list[Threshold]]:
         """``(applicable, too_short)``: the record's thresholds whose budget condition holds, and not."""

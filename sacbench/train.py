@@ -32,6 +32,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+from sacbench import metrics
 from sacbench.algos.make import make_agent
 from sacbench.algos.presets import (
     AlgoParams,
@@ -42,12 +43,19 @@ from sacbench.algos.presets import (
     coerce_overrides,
     get_preset,
 )
-from sacbench.bounds import ActionRecorder, BatchedVecEnv, DivergedError, ResolvedBounds, resolve_bounds
+from sacbench.bounds import (
+    ActionRecorder,
+    BatchedVecEnv,
+    DivergedError,
+    ResolvedBounds,
+    at_bounds_mask,
+    resolve_bounds,
+)
 from sacbench.provenance import collect_environment
 from sacbench.records import RunRecord, RunStatus, Timing, run_id, to_jsonable
 from sacbench.runtime import configure_threads
 from sacbench.sim.protocol import Backend
-from sacbench.tasks import get_task, make_env
+from sacbench.tasks import TaskSpec, get_task, make_env
 
 EVAL_SEED_OFFSET = 1_000_003
 """The evaluation env is seeded ``seed + EVAL_SEED_OFFSET``: unseen starts, reproducible."""
@@ -230,6 +238,9 @@ class RunState:
     def start_clock(self) -> None:
         """Start the budget clock (and the progress bar) when ``learn`` starts."""
         self.learn_start = time.perf_counter()
+        # The first env step comes before the first callback: the action box starts where its
+        # schedule starts, not at full size.
+        self.venv.action_scale = self.bounds_schedule(0.0)
         if self.config.progress:
             from tqdm import tqdm
 
@@ -238,6 +249,12 @@ class RunState:
     def training_time(self) -> float:
         """Wall time since ``learn`` started, compile excluded."""
         return time.perf_counter() - self.learn_start - self.timer.compile_s
+
+    def progress(self) -> float:
+        """Share of the budget spent, in [0, 1] (0 until ``learn`` starts): what every schedule reads."""
+        if not self.learn_start:
+            return 0.0
+        return min(1.0, self.training_time() / self.config.budget.seconds)
 
     def grad_steps(self) -> int:
         """Gradient steps so far (train calls x steps per call)."""
@@ -251,11 +268,9 @@ class RunState:
             self.falls.append(fell)
         elapsed = self.training_time()
         budget = self.config.budget
-        # Schedules (LinearSchedule, the action-space schedule) run on the budget, not on SB3's
-        # total_timesteps.
-        progress = min(1.0, elapsed / budget.seconds)
-        model._current_progress_remaining = 1.0 - progress
-        self.venv.action_scale = self.bounds_schedule(progress)
+        # The action-space schedule is read by the env adapter at every step.  The learning-rate
+        # schedule is read by the agent through SB3's progress (`run_schedules_on_budget`).
+        self.venv.action_scale = self.bounds_schedule(self.progress())
         due = (
             model.num_timesteps - self._last_row_steps >= self.config.curve_every_steps
             if self.config.curve_every_steps
@@ -288,17 +303,11 @@ class RunState:
             "return_mean": float(np.mean(rets)) if rets else None,
             "length_mean": float(np.mean(lens)) if lens else None,
             "fall_rate": float(np.mean(falls)) if falls else None,
-            "terrain_level": self.venv.last_log.get("curriculum/terrain_level"),
+            "terrain_level": self.venv.last_log.get(metrics.TERRAIN_LEVEL),
             "env_fps": round((model.num_timesteps - self._last_row_steps) / dt, 1),
             "grad_steps_per_s": round((grad - self._last_row_grad) / dt, 2),
         }
-        for key in (
-            "train/ent_coef",
-            "train/critic_loss",
-            "train/actor_loss",
-            "train/value_loss",
-            "train/std",
-        ):
+        for key in metrics.AGENT_LOG_KEYS:
             value = model.logger.name_to_value.get(key)
             if isinstance(value, int | float) and math.isfinite(value):
                 row[key] = float(value)
@@ -331,21 +340,20 @@ def normalize_observations(venv: VecEnv, params: AlgoParams) -> VecEnv:
 
 
 def action_statistics(actions: np.ndarray, low: np.ndarray, high: np.ndarray) -> dict[str, Any]:
-    """Per-joint percentiles and the share of actions at the bounds (within 1 % of the range).
+    """Per-joint percentiles and the share of actions at the bounds (`at_bounds_mask`).
 
     Args:
         actions: ``(num_samples, num_joints)`` actions in the agent's box.
         low: Lower bounds ``(num_joints,)``.
         high: Upper bounds ``(num_joints,)``.
     """
-    span = high - low
-    at_bound = (actions <= low + 0.01 * span) | (actions >= high - 0.01 * span)
+    at_bound = at_bounds_mask(actions, low, high)
     return {
-        "actions/p2.5": np.percentile(actions, 2.5, axis=0).round(4).tolist(),
-        "actions/p50": np.percentile(actions, 50, axis=0).round(4).tolist(),
-        "actions/p97.5": np.percentile(actions, 97.5, axis=0).round(4).tolist(),
-        "actions/at_bounds": float(at_bound.mean()),
-        "actions/at_bounds_per_joint": at_bound.mean(axis=0).round(4).tolist(),
+        metrics.ACTIONS_P2_5: np.percentile(actions, 2.5, axis=0).round(4).tolist(),
+        metrics.ACTIONS_P50: np.percentile(actions, 50, axis=0).round(4).tolist(),
+        metrics.ACTIONS_P97_5: np.percentile(actions, 97.5, axis=0).round(4).tolist(),
+        metrics.ACTIONS_AT_BOUNDS: float(at_bound.mean()),
+        metrics.ACTIONS_AT_BOUNDS_PER_JOINT: at_bound.mean(axis=0).round(4).tolist(),
     }
 
 
@@ -378,15 +386,15 @@ def evaluate(model: BaseAlgorithm, config: RunConfig, preset: Preset, train_venv
         if done_once.all():
             break
     venv.close()
-    metrics: dict[str, Any] = {
-        "eval/episodes": int(n),
-        "eval/episode_return": float(returns.mean()),
-        "eval/episode_return_std": float(returns.std()),
-        "eval/episode_length": float(lengths.mean()),
-        "eval/fall_rate": float(falls.mean()),
+    result: dict[str, Any] = {
+        metrics.EVAL_EPISODES: int(n),
+        metrics.EVAL_RETURN: float(returns.mean()),
+        metrics.EVAL_RETURN_STD: float(returns.std()),
+        metrics.EVAL_LENGTH: float(lengths.mean()),
+        metrics.EVAL_FALL_RATE: float(falls.mean()),
     }
-    metrics.update(action_statistics(np.concatenate(actions_seen), np.array(bounds.low), np.array(bounds.high)))
-    return metrics
+    result.update(action_statistics(np.concatenate(actions_seen), np.array(bounds.low), np.array(bounds.high)))
+    return result
 
 
 def _final_metrics(run: RunState, params: AlgoParams, model: BaseAlgorithm | None) -> dict[str, Any]:
@@ -394,15 +402,15 @@ def _final_metrics(run: RunState, params: AlgoParams, model: BaseAlgorithm | Non
     steps = model.num_timesteps if model is not None else 0
     recent = run.returns[-100:]
     return {
-        "train/env_steps": int(steps),
-        "train/grad_steps": run.grad_steps(),
-        "train/replay_ratio": params.replay_ratio,
-        "train/env_fps": steps / train_s if train_s > 0 else None,
-        "train/grad_steps_per_s": run.grad_steps() / train_s if train_s > 0 else None,
-        "train/episodes": len(run.returns),
-        "train/episode_return": float(np.mean(recent)) if recent else None,
-        "train/fall_rate": float(np.mean(run.falls[-100:])) if run.falls else None,
-        "curriculum/terrain_level": run.venv.last_log.get("curriculum/terrain_level"),
+        metrics.ENV_STEPS: int(steps),
+        metrics.GRAD_STEPS: run.grad_steps(),
+        metrics.REPLAY_RATIO: params.replay_ratio,
+        metrics.ENV_FPS: steps / train_s if train_s > 0 else None,
+        metrics.GRAD_STEPS_PER_S: run.grad_steps() / train_s if train_s > 0 else None,
+        metrics.TRAIN_EPISODES: len(run.returns),
+        metrics.TRAIN_RETURN: float(np.mean(recent)) if recent else None,
+        metrics.TRAIN_FALL_RATE: float(np.mean(run.falls[-100:])) if run.falls else None,
+        metrics.TERRAIN_LEVEL: run.venv.last_log.get(metrics.TERRAIN_LEVEL),
     }
 
 
@@ -413,6 +421,29 @@ def instrument_agent(model: BaseAlgorithm, timer: CompileTimer) -> None:
     agent.predict = timer.wrap("predict", agent.predict)
     if hasattr(agent.policy, "predict_all"):  # SBX PPO's rollout path
         agent.policy.predict_all = timer.wrap("predict_all", agent.policy.predict_all)
+
+
+def run_schedules_on_budget(model: BaseAlgorithm, progress: Callable[[], float]) -> None:
+    """Make the agent's schedules (learning rate, PPO's clip range) run on the wall-clock budget.
+
+    SB3 and SBX read ``model._current_progress_remaining`` when they set the optimizer's learning
+    rate in ``train()``, and recompute it in ``_update_current_progress_remaining(num_timesteps,
+    total_timesteps)``: off-policy after every env step (in ``collect_rollouts``, *after* the
+    callbacks), on-policy before every update.  A budgeted run has no meaningful
+    ``total_timesteps``, so that one method is replaced on this instance: the value SB3 reads is
+    then ``1 - progress()`` whenever SB3 refreshes it.  (Setting the attribute from a callback does
+    not work: SB3 overwrites it right after the callback returns.)
+
+    Args:
+        model: The agent.
+        progress: Share of the budget spent, in [0, 1].
+    """
+
+    def update(num_timesteps: int, total_timesteps: int) -> None:
+        model._current_progress_remaining = 1.0 - progress()
+
+    agent: Any = model
+    agent._update_current_progress_remaining = update
 
 
 def _learn(model: BaseAlgorithm, run: RunState, name: str) -> tuple[RunStatus, str | None]:
@@ -440,6 +471,66 @@ def _overran(config: RunConfig, overrun: float, env_steps: int) -> bool:
     return overrun > tolerance and not capped
 
 
+def config_scale(config: RunConfig) -> Scale:
+    """The scale a run uses: the config's, else CPU on the embedded backend and GPU on Isaac Lab."""
+    return config.scale or (Scale.CPU if config.backend is Backend.MUJOCO else Scale.GPU)
+
+
+def check_config(config: RunConfig) -> None:
+    """Refuse, before anything is built, what `train` would refuse or could not run.
+
+    Raises:
+        LookupError: For an unknown task or preset (listing the valid names).
+        ValueError: For an override that names no field or has the wrong type, a scale the preset
+            lacks, or a backend that cannot run here (naming what is missing).
+    """
+    from sacbench.sim.protocol import backend_status
+
+    get_task(config.task)
+    resolve_params(get_preset(config.preset), config_scale(config), config.overrides)
+    status = backend_status(config.backend)
+    if not status.usable:
+        raise ValueError(f"backend {config.backend.value} cannot run here: " + "; ".join(status.reasons))
+
+
+@dataclass
+class RunParts:
+    """What `build_run` makes: the objects a run trains, exactly as `train` uses them."""
+
+    preset: Preset
+    task: TaskSpec
+    scale: Scale
+    params: AlgoParams
+    base: BatchedVecEnv
+    """The backend env behind the adapter (the agent's action box)."""
+    bounds: ResolvedBounds
+    venv: VecEnv
+    """What the agent sees: ``base``, maybe recorded, maybe observation-normalised."""
+    model: BaseAlgorithm
+    recorder: ActionRecorder | None = None
+
+
+def build_run(config: RunConfig) -> RunParts:
+    """Resolve the preset and build the env and agent of ``config``, without training.
+
+    `train` builds through this function, and the effect tests (``tests/test_effects.py``) read
+    the preset's knobs off the objects it returns, so what they check is what trains.
+
+    Raises:
+        LookupError: For an unknown task or preset.
+        ValueError: For a bad override or a scale the preset does not have.
+    """
+    preset, task, scale = get_preset(config.preset), get_task(config.task), config_scale(config)
+    params = resolve_params(preset, scale, config.overrides)
+    set_random_seed(config.seed)
+    base, bounds = build_vec_env(config, params.num_envs, config.seed, preset)
+    recorder = ActionRecorder(base, config.record_actions) if config.record_actions else None
+    venv = normalize_observations(recorder or base, params)
+    tb = str(config.tensorboard_dir) if config.tensorboard_dir else None
+    model = make_agent(preset.algo, params, venv, seed=config.seed, tensorboard_log=tb)
+    return RunParts(preset, task, scale, params, base, bounds, venv, model, recorder)
+
+
 def train(config: RunConfig) -> RunRecord:
     """Train, evaluate, and describe the run.
 
@@ -450,19 +541,13 @@ def train(config: RunConfig) -> RunRecord:
     """
     t0, cpu0, start_utc = time.perf_counter(), time.process_time(), datetime.now(UTC)
     threads = configure_threads(jax_platform="cpu" if config.backend is Backend.MUJOCO else "")
-    preset, task = get_preset(config.preset), get_task(config.task)
-    scale = config.scale or (Scale.CPU if config.backend is Backend.MUJOCO else Scale.GPU)
-    params = resolve_params(preset, scale, config.overrides)
-    set_random_seed(config.seed)
-
-    base, bounds = build_vec_env(config, params.num_envs, config.seed, preset)
-    recorder = ActionRecorder(base, config.record_actions) if config.record_actions else None
-    venv = normalize_observations(recorder or base, params)
-    tb = str(config.tensorboard_dir) if config.tensorboard_dir else None
-    model = make_agent(preset.algo, params, venv, seed=config.seed, tensorboard_log=tb)
+    parts = build_run(config)
+    preset, task, scale, params, model = parts.preset, parts.task, parts.scale, parts.params, parts.model
+    base, bounds, recorder, venv = parts.base, parts.bounds, parts.recorder, parts.venv
     timer = CompileTimer(enabled=preset.algo.jax)
     instrument_agent(model, timer)
     run = RunState(config, params, base, timer, bounds_schedule=preset.bounds.scale_at)
+    run_schedules_on_budget(model, run.progress)
     setup_s = time.perf_counter() - t0
 
     name = run_id(task.name, preset.name, config.seed)

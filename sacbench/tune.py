@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from sacbench import metrics
 from sacbench.algos.presets import (
     EntropyCoef,
     OffPolicyParams,
@@ -28,7 +29,7 @@ from sacbench.algos.presets import (
     get_preset,
     write_preset_file,
 )
-from sacbench.records import RunRecord, RunStatus, save_run
+from sacbench.records import RunRecord, save_run, usable
 from sacbench.stats import DEFAULT_REPS, Interval, aggregate_metrics
 from sacbench.train import Budget, RunConfig, train
 
@@ -176,13 +177,12 @@ def _objective(config: StudyConfig, space: SearchSpace, trainer: Callable[[RunCo
         )
         record = replace(record, run_id=f"trial{trial.number:04d}__{record.run_id}")
         save_run(record, config.records_dir)
-        trial.set_user_attr("num_timesteps", record.final.get("train/env_steps"))
+        trial.set_user_attr("num_timesteps", record.final.get(metrics.ENV_STEPS))
         trial.set_user_attr("status", record.status.value)
-        value = record.final.get("eval/episode_return")
-        if record.status is not RunStatus.OK or not isinstance(value, int | float) or not math.isfinite(value):
+        if not usable(record):
             # A diverged or crashed trial is a bad point, not an error of the study.
             raise optuna.TrialPruned(f"run ended as {record.status.value}: {(record.error or '')[-300:]}")
-        return float(value)
+        return record.metric(metrics.EVAL_RETURN)
 
     return objective
 
@@ -243,8 +243,7 @@ def replay_best(
             record = trainer(run_config)
             record = replace(record, run_id=f"replay{trial.number:04d}__{record.run_id}")
             save_run(record, config.records_dir)
-            value = record.final.get("eval/episode_return")
-            returns.append(float(value) if record.status is RunStatus.OK and value is not None else float("nan"))
+            returns.append(record.metric(metrics.EVAL_RETURN) if usable(record) else math.nan)
         finite = np.array([r for r in returns if math.isfinite(r)])
         key = f"trial{trial.number}"
         iqm = (

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
+import torch
 
 from sacbench.doctor import doctor_report
-from sacbench.sim.protocol import Backend, backend_status
+from sacbench.sim import isaaclab as isaaclab_module
+from sacbench.sim.protocol import Backend, BackendStatus, backend_status
 
 
 def test_doctor_lists_packages_and_backends() -> None:
@@ -19,13 +23,45 @@ def test_doctor_lists_packages_and_backends() -> None:
     assert "mujoco    usable" in text
 
 
-def test_isaaclab_status_explains_each_missing_piece() -> None:
-    status = backend_status("isaaclab")
-    if sys.version_info[:2] != (3, 12):
-        assert not status.usable
-        assert any("Python" in r and "3.12" in r for r in status.reasons)
-        assert status.reasons[-1].startswith("fix: pip install")
-        assert "isaaclab  NOT usable" in doctor_report()
+@pytest.fixture
+def isaaclab_here(monkeypatch: pytest.MonkeyPatch) -> Callable[..., BackendStatus]:
+    """`isaaclab_status` with each prerequisite made present or missing, on any Python."""
+
+    def status(*, python: bool, package: bool, cuda: bool) -> BackendStatus:
+        here = sys.version_info[:2]
+        supported = (here, (here[0], here[1] + 1)) if python else ((3, 99), (3, 100))
+        monkeypatch.setattr(isaaclab_module, "ISAACLAB_PYTHON", supported)
+
+        def version(name: str) -> str:
+            if name == "isaaclab" and not package:
+                raise importlib.metadata.PackageNotFoundError(name)
+            return "3.0.0"
+
+        monkeypatch.setattr(isaaclab_module.importlib.metadata, "version", version)
+        monkeypatch.setattr(isaaclab_module, "_cuda_reason", lambda: None if cuda else "torch is a CPU-only build")
+        monkeypatch.setattr(torch.cuda, "get_device_name", lambda index=0: "NVIDIA H100")
+        return isaaclab_module.isaaclab_status()
+
+    return status
+
+
+def test_isaaclab_status_explains_each_missing_piece(isaaclab_here: Callable[..., BackendStatus]) -> None:
+    wrong_python = isaaclab_here(python=False, package=True, cuda=True)
+    assert not wrong_python.usable
+    assert len(wrong_python.reasons) == 2 and "Isaac Lab 3.0 needs Python >= 3.12" in wrong_python.reasons[0]
+    assert wrong_python.reasons[-1].startswith("fix: pip install")
+    nothing = isaaclab_here(python=True, package=False, cuda=False)
+    assert not nothing.usable
+    assert nothing.reasons[:2] == ("the isaaclab package is not installed", "no CUDA GPU: torch is a CPU-only build")
+    assert not any(reason.startswith("Python") for reason in nothing.reasons)
+    ready = isaaclab_here(python=True, package=True, cuda=True)
+    assert ready.usable and ready.reasons == () and ready.detail == "isaaclab 3.0.0 on NVIDIA H100"
+
+
+def test_doctor_says_isaaclab_is_not_usable_here() -> None:
+    if backend_status("isaaclab").usable:
+        pytest.skip("Isaac Lab runs here")
+    assert "isaaclab  NOT usable" in doctor_report()
 
 
 def test_unknown_backend_lists_valid_names() -> None:

@@ -27,6 +27,7 @@ from sacbench.sim.isaaclab import (
     detect_version,
     isaaclab_status,
     make_isaaclab_env,
+    missing_physics,
     task_id,
     translate_log,
 )
@@ -208,3 +209,30 @@ def test_real_isaaclab_env_steps(task: str) -> None:  # pragma: no cover - GPU o
         obs, reward, *_ = env.step(np.zeros((8, 12)))
     assert reward.shape == (8,)
     env.close()
+
+
+def _only_installed(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:
+    """Pretend that of the physics packages only ``modules`` are importable."""
+    real = isaaclab_module.importlib.util.find_spec
+    physics_modules = {"newton", "isaacsim", "ovphysx"}
+
+    def find_spec(name: str, *args: Any) -> Any:
+        if name in physics_modules:
+            return object() if name in modules else None
+        return real(name, *args)
+
+    monkeypatch.setattr(isaaclab_module.importlib.util, "find_spec", find_spec)
+
+
+def test_missing_physics_names_the_task_its_physics_and_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    _only_installed(monkeypatch, "newton")
+    (line,) = missing_physics(["a1-flat", "a1-rough", "go2-flat"])
+    assert line == (
+        "a1-flat runs on isaacsim_physx, which needs the isaacsim package; fix: pip install"
+        ' "isaaclab[isaacsim]==3.0.0" --extra-index-url https://pypi.nvidia.com'
+    )
+    assert missing_physics(["a1-flat"], Physics.NEWTON_MJWARP) == []
+    (line,) = missing_physics(["a1-rough"], Physics.OVPHYSX)
+    assert 'needs the ovphysx package; fix: pip install "isaaclab[ovphysx]==3.0.0"' in line
+    _only_installed(monkeypatch, "isaacsim")
+    assert missing_physics(["a1-flat"], Physics.PHYSX) == []  # Isaac Sim's PhysX serves "physx" too

@@ -232,3 +232,46 @@ def test_cli_run_writes_a_record(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "a1-flat__ppo_sb3__s0: ok" in out
     record = load_run(tmp_path / "a1-flat__ppo_sb3__s0.json")
     assert record.hyperparameters["net_arch"] == [32, 32]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["run", "--task", "a2-flat", "--preset", "sac_tuned"],
+            "argument --task: unknown task 'a2-flat'. Did you mean",
+        ),
+        (["run", "--task", "a1-flat", "--preset", "sac_tund"], "argument --preset: unknown preset 'sac_tund'"),
+        (["run", "--task", "a1-flat", "--preset", "sac_tuned", "--seed", "-1"], "'-1': expected a non-negative"),
+        (["run", "--task", "a1-flat", "--preset", "sac_tuned", "--eval-episodes", "0"], "'0': expected a positive"),
+        (["run", "--task", "a1-flat", "--preset", "sac_tuned", "--set", "lr=3"], "unknown hyperparameter(s) ['lr']"),
+        (["run", "--task", "a1-flat", "--preset", "ppo_sb3", "--set", "net_arch=3"], "net_arch must be a list"),
+        (["run", "--task", "a1-flat", "--preset", "sac_cpu_tuned", "--scale", "gpu"], "has no GPU scale"),
+        (["bounds", "--task", "a1-flat", "--percentiles", "90", "10"], "need 0 <= LOW < HIGH <= 100"),
+        (["bounds", "--from-record", "no/such.json"], "'no/such.json': no such file"),
+        (["report", "no/such/dir"], "argument dir: 'no/such/dir': no such folder"),
+        (["compare", ".", "baselines", "--rule", "iqm5"], "expected <stat>:<tolerance>"),
+        (["tune", "--storage", "x.db", "--task", "b1-flat"], "unknown task 'b1-flat'"),
+        (["render", "a1-rouhg", "--out", "x.png"], "unknown task 'a1-rouhg'"),
+    ],
+)
+def test_cli_refuses_bad_names_and_values_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.setattr(train_module, "build_run", lambda *a, **k: pytest.fail("a run was built"))
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main([*args, "--out", str(tmp_path)] if args[0] == "run" else args)
+    assert exit_info.value.code == 2  # a usage error, not a lost run
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_refuses_a_backend_that_cannot_run_here(capsys: pytest.CaptureFixture[str]) -> None:
+    from sacbench.sim.protocol import backend_status
+
+    if backend_status("isaaclab").usable:
+        pytest.skip("Isaac Lab runs here")
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["run", "--task", "a1-flat", "--preset", "sac_tuned", "--backend", "isaaclab"])
+    assert exit_info.value.code == 2
+    assert "backend isaaclab cannot run here: " in capsys.readouterr().err

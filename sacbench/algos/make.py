@@ -53,13 +53,14 @@ def _ppo_kwargs(p: OnPolicyParams, algo: Algo) -> dict[str, Any]:
         "net_arch": {"pi": list(p.net_arch), "vf": list(p.net_arch)},
         "log_std_init": p.log_std_init,
         "ortho_init": p.ortho_init,
+        # Both libraries use Adam; SBX's PPO would otherwise keep its own eps (1e-5).
+        "optimizer_kwargs": {"eps": p.optimizer_eps},
     }
     if algo is Algo.SB3_PPO:
         import torch
 
         policy_kwargs["activation_fn"] = _torch_activation(p.activation)
         policy_kwargs["optimizer_class"] = torch.optim.Adam
-        policy_kwargs["optimizer_kwargs"] = {"eps": p.optimizer_eps}
     else:
         policy_kwargs["activation_fn"] = _flax_activation(p.activation)
     return {

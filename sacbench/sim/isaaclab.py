@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from sacbench import metrics
 from sacbench.sim.protocol import Backend, BackendStatus
 from sacbench.tasks.registry import Robot, TaskSpec, Terrain, get_task
 from sacbench.tasks.velocity import LEGACY_ACTION_BOUND
@@ -119,6 +120,51 @@ def default_physics(task: TaskSpec | str) -> Physics:
     return Physics.ISAACSIM_PHYSX
 
 
+NVIDIA_INDEX = "https://pypi.nvidia.com"
+"""NVIDIA's package index: Isaac Sim and parts of Omniverse are published there only."""
+
+
+@dataclass(frozen=True)
+class PhysicsPackage:
+    """What a physics preset needs installed beside ``isaaclab`` itself."""
+
+    modules: tuple[str, ...]
+    """Any one of these importable modules will do."""
+    install: str
+    """The pip command that installs it."""
+
+
+PHYSICS_PACKAGES = {
+    # isaaclab 3.0.0's METADATA: `newton[sim]==1.6.1` is a plain dependency; `isaacsim` and `ovphysx`
+    # come with the extras of the same names (Isaac Sim from NVIDIA's index).
+    Physics.NEWTON_MJWARP: PhysicsPackage(("newton",), 'pip install "isaaclab==3.0.0"'),
+    Physics.NEWTON_KAMINO: PhysicsPackage(("newton",), 'pip install "isaaclab==3.0.0"'),
+    Physics.ISAACSIM_PHYSX: PhysicsPackage(
+        ("isaacsim",), f'pip install "isaaclab[isaacsim]==3.0.0" --extra-index-url {NVIDIA_INDEX}'
+    ),
+    Physics.OVPHYSX: PhysicsPackage(("ovphysx",), 'pip install "isaaclab[ovphysx]==3.0.0"'),
+    # "physx" is resolved by Isaac Lab: OvPhysX when nothing needs Kit, Isaac Sim's PhysX otherwise
+    Physics.PHYSX: PhysicsPackage(("ovphysx", "isaacsim"), 'pip install "isaaclab[ovphysx]==3.0.0"'),
+}
+
+
+def missing_physics(tasks: list[str], physics: Physics | None = None) -> list[str]:
+    """One line per task whose physics package is not installed, naming the physics and the fix.
+
+    Args:
+        tasks: sacbench task names.
+        physics: The session's override (``--sacbench-physics``), else each task's default.
+    """
+    lines = []
+    for name in tasks:
+        chosen = physics or default_physics(name)
+        package = PHYSICS_PACKAGES[chosen]
+        if not any(importlib.util.find_spec(module) is not None for module in package.modules):
+            needs = " or ".join(package.modules)
+            lines.append(f"{name} runs on {chosen.value}, which needs the {needs} package; fix: {package.install}")
+    return lines
+
+
 def detect_version(package_dir: Path | None = None) -> IsaacLabVersion | None:
     """Which Isaac Lab is installed, without importing it (``None`` when none is).
 
@@ -177,7 +223,7 @@ def isaaclab_status() -> BackendStatus:
 # --------------------------------------------------------------------------------------- logs
 
 _LOG_KEYS = (
-    (re.compile(r"^Curriculum/terrain_levels$"), "curriculum/terrain_level"),
+    (re.compile(r"^Curriculum/terrain_levels$"), metrics.TERRAIN_LEVEL),
     (re.compile(r"^Episode_Reward/(.+)$"), r"episode_reward/\1"),
     (re.compile(r"^Episode_Termination/(.+)$"), r"episode_termination/\1"),
     (re.compile(r"^Metrics/base_velocity/(.+)$"), r"metrics/\1"),

@@ -23,6 +23,7 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
+from sacbench import metrics
 from sacbench.robots.spec import ActuatorModel
 from sacbench.sim.mujoco.model import SolverSettings, World, build_world
 from sacbench.sim.mujoco.task import (
@@ -459,7 +460,7 @@ class MujocoVelocityEnv:
         if self.terrain is not None:
             if update_curriculum:
                 self._update_curriculum(ids)
-            log["curriculum/terrain_level"] = float(self.terrain_levels.mean())
+            log[metrics.TERRAIN_LEVEL] = float(self.terrain_levels.mean())
         for k, term in enumerate(self._terms):
             log[f"episode_reward/{term.name}"] = float(self._episode_sums[ids, k].mean() / self.cfg.episode_length_s)
         if terminated is not None and truncated is not None:

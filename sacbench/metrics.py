@@ -1,0 +1,57 @@
+"""Metric keys of run records, curve rows, baselines and reports: one name per quantity.
+
+Keys are ``/``-namespaced like SB3's logger (``eval/...`` from the deterministic evaluation,
+``train/...`` from training, ``curriculum/...`` from the task's ``extras["log"]``, ``actions/...``
+from the evaluated actions, ``recorded_actions/...`` from `sacbench.bounds.ActionRecorder`).
+Every module reads and writes these constants, never the strings, so a renamed metric cannot leave
+one reader behind.
+"""
+
+from __future__ import annotations
+
+# --- deterministic evaluation (sacbench.train.evaluate) ------------------------------------------
+EVAL_EPISODES = "eval/episodes"
+EVAL_RETURN = "eval/episode_return"
+"""The headline metric: mean undiscounted return of the evaluation episodes."""
+EVAL_RETURN_STD = "eval/episode_return_std"
+EVAL_LENGTH = "eval/episode_length"
+EVAL_FALL_RATE = "eval/fall_rate"
+
+# --- training ---------------------------------------------------------------------------------------
+ENV_STEPS = "train/env_steps"
+GRAD_STEPS = "train/grad_steps"
+REPLAY_RATIO = "train/replay_ratio"
+ENV_FPS = "train/env_fps"
+GRAD_STEPS_PER_S = "train/grad_steps_per_s"
+TRAIN_EPISODES = "train/episodes"
+TRAIN_RETURN = "train/episode_return"
+TRAIN_FALL_RATE = "train/fall_rate"
+
+# --- the task's curriculum (Isaac Lab's ``Curriculum/terrain_levels``, translated) ---------------
+TERRAIN_LEVEL = "curriculum/terrain_level"
+
+# --- actions of the evaluated policy --------------------------------------------------------------
+ACTIONS_P2_5 = "actions/p2.5"
+ACTIONS_P50 = "actions/p50"
+ACTIONS_P97_5 = "actions/p97.5"
+ACTIONS_AT_BOUNDS = "actions/at_bounds"
+ACTIONS_AT_BOUNDS_PER_JOINT = "actions/at_bounds_per_joint"
+
+# --- actions recorded during training (sacbench bounds) -------------------------------------------
+RECORDED_SAMPLES = "recorded_actions/samples"
+RECORDED_SEEN = "recorded_actions/seen"
+RECORDED_PERCENTILES = "recorded_actions/percentiles"
+RECORDED_QUANTILES = "recorded_actions/quantiles"
+RECORDED_AT_BOUNDS_PER_JOINT = "recorded_actions/at_bounds_per_joint"
+RECORDED_HISTOGRAM = "recorded_actions/histogram"
+
+# --- SB3/SBX logger keys the runner copies into curve rows ----------------------------------------
+AGENT_LOG_KEYS = (
+    "train/ent_coef",
+    "train/critic_loss",
+    "train/actor_loss",
+    "train/value_loss",
+    "train/std",
+    "train/learning_rate",  # SB3 PPO: the rate it just set on its optimizer
+    "train/learning_rate_actor",  # SBX: the rate it just injected into the actor's optax state
+)

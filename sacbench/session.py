@@ -1,0 +1,114 @@
+"""The session pipeline: run records -> baselines or gate -> report.
+
+The pytest plugin (at the end of a benchmark session) and the CLI (``sacbench report``,
+``sacbench compare``, ``sacbench baseline``) call these functions and nothing else, so a session
+gives the same verdicts and the same report whichever way it is read.  Records of several backends
+or scales are each gated against their own baselines (``baselines/<backend>/<scale>/``), never
+across.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sacbench import metrics
+from sacbench.baselines import build_baseline, group_runs, load_baselines, save_baseline
+from sacbench.compare import DEFAULT_RULE, CompareRule, Comparison, compare_runs
+from sacbench.records import RunRecord, load_runs
+from sacbench.report import ReportResult, build_report
+from sacbench.stats import DEFAULT_REPS
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """What a finished session produced."""
+
+    report: ReportResult
+    notes: tuple[str, ...]
+    """One line per baseline written or refused (empty when gating)."""
+
+    @property
+    def comparisons(self) -> tuple[Comparison, ...]:
+        """The gate's verdicts shown in the report."""
+        return self.report.comparisons
+
+
+def load_session_records(folder: Path) -> list[RunRecord]:
+    """The records of a session folder (its ``runs/``) or of a plain folder of records.
+
+    Raises:
+        FileNotFoundError: If ``folder`` does not exist.
+    """
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder; give a session folder of reports/ or a folder of records")
+    runs = folder / "runs"
+    return load_runs(runs if runs.is_dir() else folder)
+
+
+def gate(
+    records: Sequence[RunRecord],
+    baseline_root: Path,
+    rule: CompareRule = DEFAULT_RULE,
+    seed: int = 0,
+    reps: int = DEFAULT_REPS,
+) -> list[Comparison]:
+    """Verdicts of ``records`` against the baselines under ``baseline_root``, per backend and scale."""
+    comparisons: list[Comparison] = []
+    for backend, scale in sorted({(r.backend, r.scale) for r in records}):
+        mine = [r for r in records if (r.backend, r.scale) == (backend, scale)]
+        comparisons += compare_runs(mine, load_baselines(baseline_root, backend, scale), rule, seed, reps)
+    return comparisons
+
+
+def write_baselines(
+    records: Sequence[RunRecord], baseline_root: Path, seed: int = 0, reps: int = DEFAULT_REPS
+) -> list[str]:
+    """One baseline per backend x scale x task x preset of ``records``; a line per file written or refused."""
+    notes = []
+    for runs in group_runs(records).values():
+        try:
+            baseline = build_baseline(runs, seed, reps)
+        except ValueError as exc:
+            notes.append(f"baseline not written: {exc}")
+            continue
+        path = save_baseline(baseline, baseline_root)
+        point, low, high = baseline.summary[metrics.EVAL_RETURN]["IQM"]
+        seeds = len(baseline.seeds)
+        notes.append(f"baseline written: {path} ({seeds} seeds, IQM eval return {point:.2f} [{low:.2f}, {high:.2f}])")
+    return notes
+
+
+def finish_session(
+    records: Sequence[RunRecord],
+    out: Path,
+    *,
+    baseline_root: Path | None,
+    rule: CompareRule = DEFAULT_RULE,
+    update_baselines: bool = False,
+    seed: int = 0,
+    reps: int = DEFAULT_REPS,
+) -> SessionResult:
+    """Baselines written, or the gate run, then the report written into ``out``.
+
+    Args:
+        records: The session's run records.
+        out: Report folder.
+        baseline_root: Stored baselines; ``None`` reports without a gate.
+        rule: The gate's rule.
+        update_baselines: Write the records as the new baselines instead of gating against the old.
+        seed: Seed of every bootstrap (gate and report).
+        reps: Bootstrap replications.
+
+    Raises:
+        ValueError: If there is no record.
+    """
+    notes: list[str] = []
+    comparisons: list[Comparison] = []
+    if baseline_root is not None and update_baselines:
+        notes = write_baselines(records, baseline_root, seed, reps)
+    elif baseline_root is not None:
+        comparisons = gate(records, baseline_root, rule, seed, reps)
+    report = build_report(records, out, comparisons, rule=rule, seed=seed, reps=reps)
+    return SessionResult(report, tuple(notes))

@@ -1,0 +1,66 @@
+"""Thresholds: an item asserts its entries, says when it asserted nothing, and negative controls
+are asserted only by entries that fail when the preset learns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_records import make_record
+
+from sacbench.algos import PRESETS
+from sacbench.metrics import EVAL_RETURN
+from sacbench.thresholds import Threshold, Thresholds, load_thresholds
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _entry(preset: str, *, low: float | None = None, high: float | None = None, budget: float = 60.0) -> Threshold:
+    return Threshold("mujoco", "cpu", "a1-flat", preset, EVAL_RETURN, low, high, budget, "test")
+
+
+def test_a_threshold_is_asserted_and_can_fail() -> None:
+    table = Thresholds((_entry("sac_tuned", low=10.0),))
+    passing = table.assess(make_record(final={EVAL_RETURN: 12.5}), learns=True)
+    assert passing.failures == () and passing.unasserted is None
+    failing = table.assess(make_record(final={EVAL_RETURN: 9.0}), learns=True)
+    assert failing.unasserted is None
+    (message,) = failing.failures
+    assert "eval/episode_return = 9.000, required >= 10 (test)" in message
+
+
+def test_no_entry_is_unasserted_never_a_pass() -> None:
+    assessment = Thresholds(()).assess(make_record(), learns=True)
+    assert assessment.failures == ()
+    assert assessment.unasserted == "no threshold for mujoco/cpu/a1-flat/sac_tuned"
+
+
+def test_an_entry_for_a_longer_budget_is_unasserted_with_the_budget_it_needs() -> None:
+    table = Thresholds((_entry("sac_tuned", low=10.0, budget=120.0),))
+    assessment = table.assess(make_record(final={EVAL_RETURN: 0.0}), learns=True)  # 60 s run
+    assert assessment.failures == ()
+    assert assessment.unasserted == "its thresholds need a budget >= 120 s; this run had 60 s"
+
+
+def test_a_negative_control_is_asserted_only_by_an_upper_bound() -> None:
+    record = make_record(preset="sac_default", final={EVAL_RETURN: 3.0})
+    floor_only = Thresholds((_entry("sac_default", low=-10.0),)).assess(record, learns=False)
+    assert floor_only.failures == ()
+    assert floor_only.unasserted == "no upper ('max') threshold: a negative control for mujoco/cpu/a1-flat/sac_default"
+    ceiling = Thresholds((_entry("sac_default", high=0.0),)).assess(record, learns=False)
+    assert ceiling.unasserted is None
+    (message,) = ceiling.failures  # it learned: the negative control fails
+    assert "required <= 0" in message
+
+
+@pytest.mark.parametrize(
+    "entry",
+    load_thresholds(ROOT / "benchmarks" / "thresholds.yaml").entries,
+    ids=lambda t: f"{t.backend}-{t.task}-{t.preset}",
+)
+def test_committed_thresholds_point_the_way_their_preset_is_expected_to_go(entry: Threshold) -> None:
+    """A preset that learns has floors; a negative control has ceilings (the marker's promise)."""
+    if PRESETS[entry.preset].learns:
+        assert entry.min is not None and entry.max is None
+    else:
+        assert entry.max is not None and entry.min is None
