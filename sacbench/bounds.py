@@ -100,6 +100,9 @@ class ResolvedBounds:
     low: tuple[float, ...]
     high: tuple[float, ...]
     source: str
+    joint_names: tuple[str, ...] = ()
+    """The joint each action dimension drives, in the env's order (Isaac Lab 3.0's order follows the
+    physics engine, so per-joint values are matched by name, never by position)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (for run records)."""
@@ -108,6 +111,7 @@ class ResolvedBounds:
             "low": list(self.low),
             "high": list(self.high),
             "source": self.source,
+            "joint_names": list(self.joint_names),
         }
 
 
@@ -187,10 +191,10 @@ def find_percentile_bounds(task: TaskSpec, backend: Backend) -> tuple[Percentile
                     stacklevel=3,
                 )
             bounds = load_percentile_bounds(path)
-            if bounds.joint_order != task.robot_spec.joint_order:
+            if sorted(bounds.joint_order) != sorted(task.robot_spec.joint_order):
                 raise BoundsFileError(
-                    f"{path}: joint_order {list(bounds.joint_order)} differs from the task's"
-                    f" {list(task.robot_spec.joint_order)}"
+                    f"{path}: joints {sorted(bounds.joint_order)} are not the robot's"
+                    f" {sorted(task.robot_spec.joint_order)}"
                 )
             return bounds, path
     raise FileNotFoundError(
@@ -200,27 +204,45 @@ def find_percentile_bounds(task: TaskSpec, backend: Backend) -> tuple[Percentile
     )
 
 
-def resolve_bounds(bounds: ActionBounds, task: TaskSpec, legacy: spaces.Box, backend: Backend) -> ResolvedBounds:
-    """The per-joint box for ``bounds`` on ``task``.
+def resolve_bounds(
+    bounds: ActionBounds,
+    task: TaskSpec,
+    legacy: spaces.Box,
+    backend: Backend,
+    joint_names: tuple[str, ...] | None = None,
+) -> ResolvedBounds:
+    """The per-joint box for ``bounds`` on ``task``, in the env's joint order.
 
     Args:
         bounds: The mode.
         task: The task (for the robot's percentile file).
         legacy: The task's own action space (``Box(-100, 100)`` on both backends).
         backend: Which backend's percentile file to prefer.
+        joint_names: The joint of each action dimension, as the env orders them (``BatchedEnv.
+            joint_names``); default: the robot table's order (the mirror's).
+
+    Raises:
+        BoundsFileError: If the env names joints the percentile file does not have.
     """
+    names = tuple(joint_names) if joint_names is not None else task.robot_spec.joint_order
     lo, hi = np.asarray(legacy.low, float), np.asarray(legacy.high, float)
     if bounds.mode is BoundsMode.LEGACY:
-        return ResolvedBounds(bounds.mode, tuple(lo), tuple(hi), "the task's action space")
+        return ResolvedBounds(bounds.mode, tuple(lo), tuple(hi), "the task's action space", names)
     if bounds.mode is BoundsMode.UNIT:
-        return ResolvedBounds(bounds.mode, (-1.0,) * lo.size, (1.0,) * lo.size, "[-1, 1]")
+        return ResolvedBounds(bounds.mode, (-1.0,) * lo.size, (1.0,) * lo.size, "[-1, 1]", names)
     if bounds.mode is BoundsMode.FRACTION:
         assert bounds.fraction is not None
         f = bounds.fraction
-        return ResolvedBounds(bounds.mode, tuple(lo * f), tuple(hi * f), f"{f:g} x the task's action space")
+        return ResolvedBounds(bounds.mode, tuple(lo * f), tuple(hi * f), f"{f:g} x the task's action space", names)
     percentile, path = find_percentile_bounds(task, backend)
+    index = {name: i for i, name in enumerate(percentile.joint_order)}
+    missing = [name for name in names if name not in index]
+    if missing:
+        raise BoundsFileError(f"{path}: no bounds for the env's joint(s) {missing}; it has {list(index)}")
+    low = tuple(percentile.low[index[name]] for name in names)
+    high = tuple(percentile.high[index[name]] for name in names)
     source = f"{path.parent.name}/{path.name}: {percentile.provenance.get('source', '')}".strip()
-    return ResolvedBounds(bounds.mode, percentile.low, percentile.high, source)
+    return ResolvedBounds(bounds.mode, low, high, source, names)
 
 
 AT_BOUND_MARGIN = 0.01

@@ -18,7 +18,7 @@ import numpy as np
 
 from sacbench import metrics
 from sacbench.bounds import BOUNDS_SCHEMA_VERSION, RECORDED_PERCENTILES, PercentileBounds, bounds_dir
-from sacbench.records import RunRecord, RunStatus, to_jsonable, write_json_atomic
+from sacbench.records import RunRecord, to_jsonable, usable, write_json_atomic
 from sacbench.tasks import get_task
 
 
@@ -39,7 +39,7 @@ def extract_bounds(record: RunRecord, percentiles: tuple[float, float] = (2.5, 9
     missing = [p for p in percentiles if p not in RECORDED_PERCENTILES]
     if missing:
         raise BoundsExtractionError(f"percentiles {missing} are not recorded; choose from {list(RECORDED_PERCENTILES)}")
-    if record.status is not RunStatus.OK:
+    if not usable(record):
         raise BoundsExtractionError(f"{record.run_id} ended as {record.status.value!r}; bounds need a finished run")
     quantiles = record.final.get(metrics.RECORDED_QUANTILES)
     if not quantiles:
@@ -67,7 +67,8 @@ def extract_bounds(record: RunRecord, percentiles: tuple[float, float] = (2.5, 9
     }
     return PercentileBounds(
         robot=task.robot.value,
-        joint_order=task.robot_spec.joint_order,
+        # the env's order when the record names it (Isaac Lab 3.0 orders joints by physics engine)
+        joint_order=tuple(record.bounds.get("joint_names") or task.robot_spec.joint_order),
         percentiles=(lo, hi),
         low=tuple(low.tolist()),
         high=tuple(np.maximum(high, low + 1e-3).tolist()),

@@ -22,6 +22,7 @@ import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -148,6 +149,23 @@ def compare_metric(
     return MetricComparison(metric, classify(difference, tolerance), cur, base, difference, tolerance, poi)
 
 
+SIMULATOR_PACKAGES = {"mujoco": "mujoco", "isaaclab": "isaaclab"}
+"""The package whose version is the simulator of each backend."""
+
+
+def simulator_version(backend: str, provenance: dict[str, Any]) -> str | None:
+    """``mujoco 4.0``: the backend's simulator and its major.minor version, from a run's provenance.
+
+    Results of one task differ between simulator versions (measured: MuJoCo 3.12 and 4.0 give
+    bitwise-equal flat tasks but rough terrain diverges after 20 steps), so the gate compares runs
+    only with a baseline made on the same major.minor version.  ``None`` when the provenance does not
+    say (such a run is compared, as before versions were recorded).
+    """
+    package = SIMULATOR_PACKAGES.get(backend, backend)
+    version = (provenance.get("packages") or {}).get(package)
+    return f"{package} {'.'.join(str(version).split('.')[:2])}" if version else None
+
+
 def compare_runs(
     records: Iterable[RunRecord],
     baselines: dict[tuple[str, str], Baseline],
@@ -173,6 +191,12 @@ def compare_runs(
         overrides = [overrides_of(r) for r in runs]
         if any(o != baseline.overrides for o in overrides):
             reason = f"hyperparameter overrides differ: baseline {baseline.overrides}, runs {overrides[0]}"
+            comparisons.append(Comparison(task, preset, Verdict.INCONCLUSIVE, reason))
+            continue
+        engines = {v for r in good if (v := simulator_version(backend, r.provenance)) is not None}
+        engine = simulator_version(backend, baseline.provenance)
+        if engine is not None and engines - {engine}:
+            reason = f"simulator differs: baseline {engine}, runs {', '.join(sorted(engines))}"
             comparisons.append(Comparison(task, preset, Verdict.INCONCLUSIVE, reason))
             continue
         budgets = {float(r.budget["seconds"]) for r in runs}

@@ -327,7 +327,7 @@ class RunState:
 def build_vec_env(config: RunConfig, num_envs: int, seed: int, preset: Preset) -> tuple[BatchedVecEnv, ResolvedBounds]:
     """The backend env of ``config`` behind the VecEnv adapter, in the preset's action box."""
     env = make_env(config.task, num_envs=num_envs, seed=seed, backend=config.backend, **config.backend_options)
-    bounds = resolve_bounds(preset.bounds, get_task(config.task), env.action_space, config.backend)
+    bounds = resolve_bounds(preset.bounds, get_task(config.task), env.action_space, config.backend, env.joint_names)
     return BatchedVecEnv(env, bounds), bounds
 
 

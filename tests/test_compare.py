@@ -189,3 +189,17 @@ def test_gate_says_when_the_baseline_ran_on_another_machine() -> None:
     assert "note:" not in same.reason
     (other,) = compare_runs(on("EPYC B", [10.0, 11.0, 12.0]), {("a1-flat", "sac_tuned"): baseline}, reps=200)
     assert "note: the baseline ran on Xeon A, these runs on EPYC B (wall-clock budgets)" in other.reason
+
+
+def test_gate_never_compares_across_simulator_versions() -> None:
+    """MuJoCo 3.12 (beside Isaac Lab 3.0) and 4.0 give different rough-terrain physics."""
+
+    def on(version: str, values: list[float]) -> list[RunRecord]:
+        return [replace(r, provenance={"packages": {"mujoco": version}}) for r in runs(values)]
+
+    baseline = build_baseline(on("4.0.0", [10.0, 11.0, 12.0]), reps=200)
+    (patch,) = compare_runs(on("4.0.2", [1.0, 2.0, 3.0]), {("a1-flat", "sac_tuned"): baseline}, reps=200)
+    assert patch.verdict is Verdict.REGRESSED  # a patch release is the same simulator
+    (other,) = compare_runs(on("3.12.0", [1.0, 2.0, 3.0]), {("a1-flat", "sac_tuned"): baseline}, reps=200)
+    assert other.verdict is Verdict.INCONCLUSIVE
+    assert other.reason == "simulator differs: baseline mujoco 4.0, runs mujoco 3.12"

@@ -2,22 +2,23 @@
 
 Importing this module never imports Isaac Lab; `make_isaaclab_env` does, when a run starts.
 
-- Versions: 3.0 (Python 3.12, "kit-less" ``launch_simulation``, physics presets, task ids without
-  ``-v0``) and 2.x (``AppLauncher``, PhysX only, ``Isaac-Velocity-*-v0`` ids).  The version is detected
-  without importing anything (3.0 ships ``isaaclab/app/sim_launcher.py``), since importing
-  ``isaaclab.app`` on 2.x already starts Isaac Sim.
+- Versions: 3.0 only (Python 3.12, "kit-less" ``launch_simulation``, physics presets, task ids
+  without ``-v0``).  Isaac Lab 2.x cannot run beside sacbench (it needs Python 3.11 and
+  ``numpy<2``; sacbench needs ``numpy>=2``), and its PyPI wheel is a thin wrapper without the
+  ``app`` sources: `isaaclab_status` names an installed 2.x and the fix.  The version is read from
+  the package metadata and the sources, never by importing Isaac Lab.
 - Physics (3.0): ``newton_mjwarp`` (the default of the rough tasks and of Go2), ``isaacsim_physx``
   (the default of flat A1, Go1, ANYmal-B/C; needs Isaac Sim), ``ovphysx``, ``newton_kamino``, chosen
   through Isaac Lab's own preset override ``physics=<name>`` so that each task keeps its tuning.
 - Seeds: ``env_cfg.seed`` before the env is created.
-- Bounds: the adapter declares ``Box(-100, 100)`` like Isaac Lab 2.x's SB3 wrapper on both versions
-  (3.0's wrapper defaults to ``[-1, 1]``), so the ``legacy`` bound mode means the same everywhere.
+- Bounds: the adapter declares ``Box(-100, 100)`` like Isaac Lab 2.x's SB3 wrapper (3.0's wrapper
+  defaults to ``[-1, 1]``), so the ``legacy`` bound mode means the same on both backends and as in
+  the post.
 - One conversion point: observations, rewards and flags stay torch tensors on the GPU here; the
   VecEnv adapter (`sacbench.bounds.BatchedVecEnv`) converts them to numpy once per step, and actions
   come back as numpy and are converted here.
 - Final observations: 3.0's ``compute_final_obs`` is switched on, so time-outs bootstrap from the
-  real last observation; 2.x has no such option and the post-reset observation is used, as in Isaac
-  Lab's own SB3 wrapper.
+  real last observation.
 - Assets: robot USDs are fetched from NVIDIA's servers unless ``ISAACSIM_ASSET_ROOT`` points to a
   local mirror (set ``asset_root=`` or the variable before the run starts).
 """
@@ -51,10 +52,17 @@ BDX_USD_ENV_VAR = "SACBENCH_BDX_USD"
 
 
 class IsaacLabVersion(enum.StrEnum):
-    """Major versions with different launch APIs and task ids."""
+    """Major versions of Isaac Lab; sacbench runs on 3.0 and recognises 2.x to refuse it clearly."""
 
     V2 = "2.x"
     V3 = "3.0"
+
+
+SUPPORTED_VERSION = IsaacLabVersion.V3
+V2_REASON = (
+    "Isaac Lab {version} is installed; sacbench runs on Isaac Lab 3.0 only: 2.x needs Python 3.11 and"
+    " numpy<2 while sacbench needs numpy>=2, and the PyPI 2.x wheel lacks the app launcher sources"
+)
 
 
 class Physics(enum.StrEnum):
@@ -76,36 +84,17 @@ _V3_NAMES = {
     Robot.ANYMAL_C: ("IsaacContrib", "AnymalC"),
     Robot.BDX: ("Sacbench", "DisneyBDX"),
 }
-_V2_NAMES = {
-    Robot.A1: "Unitree-A1",
-    Robot.GO1: "Unitree-Go1",
-    Robot.GO2: "Unitree-Go2",
-    Robot.ANYMAL_B: "Anymal-B",
-    Robot.ANYMAL_C: "Anymal-C",
-}
 
 
-def task_id(task: TaskSpec | str, version: IsaacLabVersion) -> str:
-    """Isaac Lab's gym id of a sacbench task.
+def task_id(task: TaskSpec | str) -> str:
+    """Isaac Lab 3.0's gym id of a sacbench task.
 
-    3.0: ``IsaacContrib-Velocity-Flat-UnitreeA1``, ``Isaac-Velocity-Rough-UnitreeGo2``, and the BD-X
-    tasks sacbench registers itself (``Sacbench-Velocity-Flat-DisneyBDX``).  2.x:
-    ``Isaac-Velocity-Flat-Unitree-A1-v0``.
-
-    Raises:
-        LookupError: BD-X on Isaac Lab 2.x (sacbench registers BD-X for 3.0 only).
+    ``IsaacContrib-Velocity-Flat-UnitreeA1``, ``Isaac-Velocity-Rough-UnitreeGo2``, and the BD-X tasks
+    sacbench registers itself (``Sacbench-Velocity-Flat-DisneyBDX``).
     """
     spec = get_task(task)
-    terrain = spec.terrain.value.capitalize()
-    if version is IsaacLabVersion.V3:
-        prefix, name = _V3_NAMES[spec.robot]
-        return f"{prefix}-Velocity-{terrain}-{name}"
-    if spec.robot not in _V2_NAMES:
-        raise LookupError(
-            f"{spec.name} has no Isaac Lab 2.x task: BD-X is not part of Isaac Lab and sacbench registers it"
-            " for Isaac Lab 3.0 only. Fix: install isaaclab 3.0 (Python 3.12) or drop bdx from the selection."
-        )
-    return f"Isaac-Velocity-{terrain}-{_V2_NAMES[spec.robot]}-v0"
+    prefix, name = _V3_NAMES[spec.robot]
+    return f"{prefix}-Velocity-{spec.terrain.value.capitalize()}-{name}"
 
 
 def default_physics(task: TaskSpec | str) -> Physics:
@@ -208,6 +197,8 @@ def isaaclab_status() -> BackendStatus:
     except importlib.metadata.PackageNotFoundError:
         version = None
         reasons.append("the isaaclab package is not installed")
+    if version is not None and not version.startswith("3."):
+        reasons.append(V2_REASON.format(version=version))
     cuda = _cuda_reason()
     if cuda is not None:
         reasons.append(f"no CUDA GPU: {cuda}")
@@ -247,7 +238,7 @@ def translate_log(log: dict[str, Any]) -> dict[str, Any]:
 
 
 class IsaacLabEnv:
-    """A ``ManagerBasedRLEnv`` (3.0 or 2.x) behind the backend protocol.
+    """A ``ManagerBasedRLEnv`` (Isaac Lab 3.0) behind the backend protocol.
 
     Args:
         env: The gym env (``gym.make(task_id, cfg=env_cfg)``) or an object with its surface.
@@ -265,9 +256,10 @@ class IsaacLabEnv:
         self.action_space: spaces.Box = spaces.Box(-LEGACY_ACTION_BOUND, LEGACY_ACTION_BOUND, (act_dim,), np.float32)
         self.render_mode: str | None = None
         self._close_hook = close_hook
+        self.joint_names = robot_joint_names(self.unwrapped, act_dim)
 
     def reset(self, seed: int | None = None) -> tuple[Any, dict[str, Any]]:
-        """Reset every env (keywords only: 2.x and 3.0 order their parameters differently)."""
+        """Reset every env (keywords: 3.0's signature is ``reset(env_ids=..., *, seed=None, options=None)``)."""
         obs, _ = self.env.reset(seed=seed)
         return obs["policy"], {}
 
@@ -294,6 +286,25 @@ class IsaacLabEnv:
             self._close_hook()
 
 
+def robot_joint_names(unwrapped: Any, act_dim: int) -> tuple[str, ...]:
+    """The joint each action dimension drives, as Isaac Lab 3.0 orders them.
+
+    The velocity tasks' action term is ``JointPositionActionCfg(joint_names=[".*"])`` without
+    ``preserve_order``, so action ``i`` drives the robot's ``joint_names[i]``
+    (``isaaclab/envs/mdp/actions/joint_actions.py``, ``find_joints``); and that public order follows
+    the physics engine unless ``joint_ordering`` is set, which no velocity task does
+    (``isaaclab/assets/articulation/articulation_cfg.py``): breadth-first on PhysX, depth-first on
+    Newton/MJWarp (``isaaclab/assets/articulation/ordering_resolvers.py``).
+
+    Raises:
+        RuntimeError: If the robot's joints do not match the action dimension.
+    """
+    names = tuple(str(name) for name in unwrapped.scene["robot"].joint_names)
+    if len(names) != act_dim:
+        raise RuntimeError(f"the robot has {len(names)} joints {list(names)} but the action has {act_dim} dimensions")
+    return names
+
+
 @dataclass(frozen=True)
 class IsaacLabOptions:
     """Backend options (``RunConfig.backend_options`` / the ``--sacbench-*`` GPU options)."""
@@ -307,10 +318,6 @@ class IsaacLabOptions:
     """The BD-X robot USD (default: ``$SACBENCH_BDX_USD``)."""
 
 
-_V2_APP: dict[str, Any] = {}
-"""Isaac Sim's app on Isaac Lab 2.x: started once per process, closed at exit."""
-
-
 def _make_v3(spec: TaskSpec, num_envs: int, seed: int, options: IsaacLabOptions) -> IsaacLabEnv:
     import gymnasium as gym
     import isaaclab_tasks  # noqa: F401  (registers the gym ids; safe before launch on 3.0)
@@ -321,7 +328,7 @@ def _make_v3(spec: TaskSpec, num_envs: int, seed: int, options: IsaacLabOptions)
         from sacbench.sim.isaaclab_bdx import register_bdx_tasks
 
         register_bdx_tasks(bdx_usd_path(options))
-    env_id = task_id(spec, IsaacLabVersion.V3)
+    env_id = task_id(spec)
     physics = options.physics or default_physics(spec)
     # Presets are resolved here, before launch: an unresolved PresetCfg would make the launcher
     # believe Isaac Sim is needed.  `overrides` must be a list: with None Isaac Lab parses sys.argv.
@@ -335,25 +342,14 @@ def _make_v3(spec: TaskSpec, num_envs: int, seed: int, options: IsaacLabOptions)
         # With Isaac Sim (Kit) running, leaving the launch context ends the process: defer that to exit.
         atexit.register(launch.__exit__, None, None, None)
 
-    return IsaacLabEnv(gym.make(env_id, cfg=cfg), close_hook=end_launch)
-
-
-def _make_v2(spec: TaskSpec, num_envs: int, seed: int, options: IsaacLabOptions) -> IsaacLabEnv:
-    if options.physics not in (None, Physics.PHYSX, Physics.ISAACSIM_PHYSX):
-        raise ValueError(f"physics={options.physics.value}: Isaac Lab 2.x runs PhysX only")
-    if "app" not in _V2_APP:  # Isaac Sim must be up before isaaclab_tasks is imported
-        from isaaclab.app import AppLauncher
-
-        _V2_APP["app"] = AppLauncher(headless=True, device=options.device).app
-        atexit.register(_V2_APP["app"].close)
-    import gymnasium as gym
-    import isaaclab_tasks  # noqa: F401
-    from isaaclab_tasks.utils import parse_env_cfg
-
-    env_id = task_id(spec, IsaacLabVersion.V2)
-    cfg = parse_env_cfg(env_id, device=options.device, num_envs=num_envs)
-    cfg.seed = seed
-    return IsaacLabEnv(gym.make(env_id, cfg=cfg, render_mode=None))
+    env = IsaacLabEnv(gym.make(env_id, cfg=cfg), close_hook=end_launch)
+    if sorted(env.joint_names) != sorted(spec.robot_spec.joint_order):
+        env.close()
+        raise RuntimeError(
+            f"{env_id}: the env's joints {list(env.joint_names)} are not sacbench's {spec.robot.value} joints"
+            f" {list(spec.robot_spec.joint_order)}"
+        )
+    return env
 
 
 def bdx_usd_path(options: IsaacLabOptions) -> Path:
@@ -395,8 +391,9 @@ def make_isaaclab_env(task: TaskSpec | str, num_envs: int, seed: int = 0, **kwar
         os.environ["ISAACSIM_ASSET_ROOT"] = str(options.asset_root)  # read once, when isaaclab.utils.assets loads
     spec = get_task(task)
     version = detect_version()
-    if version is IsaacLabVersion.V3:
-        return _make_v3(spec, num_envs, seed, options)
-    if version is IsaacLabVersion.V2:
-        return _make_v2(spec, num_envs, seed, options)
-    raise RuntimeError("isaaclab is installed but its version could not be told (no app/sim_launcher.py)")
+    if version is not SUPPORTED_VERSION:
+        raise RuntimeError(
+            f"the installed isaaclab is {version or 'of an unknown version'} (no isaaclab/app/sim_launcher.py);"
+            f" sacbench runs on Isaac Lab 3.0. Fix: {INSTALL_HINT}"
+        )
+    return _make_v3(spec, num_envs, seed, options)

@@ -23,7 +23,7 @@ from isaaclab_tasks.core.velocity import mdp
 from isaaclab_tasks.core.velocity.velocity_env_cfg import LocomotionVelocityRoughEnvCfg, RewardsCfg
 
 from sacbench.robots.bdx import BDX
-from sacbench.sim.isaaclab import IsaacLabVersion, task_id
+from sacbench.sim.isaaclab import task_id
 
 _USD: dict[str, Path] = {}
 _FEET = ".*_foot_link"
@@ -144,7 +144,7 @@ def register_bdx_tasks(usd_path: Path) -> None:
     """Register ``Sacbench-Velocity-{Flat,Rough}-DisneyBDX`` (once) with the user's USD."""
     _USD["path"] = usd_path
     for terrain, cfg in (("flat", SacbenchBdxFlatEnvCfg), ("rough", SacbenchBdxRoughEnvCfg)):
-        env_id = task_id(f"bdx-{terrain}", IsaacLabVersion.V3)
+        env_id = task_id(f"bdx-{terrain}")
         if env_id in gym.registry:
             continue
         kwargs: dict[str, Any] = {"env_cfg_entry_point": f"{__name__}:{cfg.__name__}"}

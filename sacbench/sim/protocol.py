@@ -41,6 +41,8 @@ class BatchedEnv(Protocol):
     num_envs: int
     action_space: spaces.Box
     observation_space: spaces.Box
+    joint_names: tuple[str, ...]
+    """The joint each action dimension drives (Isaac Lab 3.0: the physics engine's order)."""
 
     def reset(self, seed: int | None = None) -> tuple[Any, dict[str, Any]]:
         """Reset every env; returns ``obs`` of shape ``(num_envs, obs_dim)`` and extras."""

@@ -84,6 +84,7 @@ class MujocoVelocityEnv:
         self.task = get_task(task)
         self.cfg = self.task.cfg
         self.robot = self.task.robot_spec
+        self.joint_names = self.robot.joint_order
         self.num_envs = num_envs
         self.seed = seed
         self.render_mode: str | None = None  # gymnasium convention, read by SB3's VecEnv
