@@ -159,7 +159,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for task, preset, seed in itertools.product(args.task, args.preset, args.seed)
     ]
     for _, config in configs:  # every run checked before the first one starts
-        check_config(config)
+        check_config(config, here=args.executor == "local")
     executor = make_executor(args.executor, address=args.ray_address)
     crashed = 0
     try:

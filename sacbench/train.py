@@ -476,8 +476,13 @@ def config_scale(config: RunConfig) -> Scale:
     return config.scale or (Scale.CPU if config.backend is Backend.MUJOCO else Scale.GPU)
 
 
-def check_config(config: RunConfig) -> None:
+def check_config(config: RunConfig, *, here: bool = True) -> None:
     """Refuse, before anything is built, what `train` would refuse or could not run.
+
+    Args:
+        config: The run.
+        here: Whether it runs in this process (then its backend must be usable here; a Ray
+            cluster's workers may have what this machine lacks).
 
     Raises:
         LookupError: For an unknown task or preset (listing the valid names).
@@ -489,7 +494,7 @@ def check_config(config: RunConfig) -> None:
     get_task(config.task)
     resolve_params(get_preset(config.preset), config_scale(config), config.overrides)
     status = backend_status(config.backend)
-    if not status.usable:
+    if here and not status.usable:
         raise ValueError(f"backend {config.backend.value} cannot run here: " + "; ".join(status.reasons))
 
 
