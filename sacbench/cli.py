@@ -290,6 +290,32 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
     return 1 if any(note.startswith("baseline not written") for note in notes) else 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from sacbench.export import ExportError, write_training_bundle
+    from sacbench.session import load_session_records
+
+    written, refused = 0, []
+    for record in load_session_records(Path(args.dir)):
+        try:
+            write_training_bundle(record, Path(args.out))
+            written += 1
+        except ExportError as exc:
+            refused.append(str(exc))
+    print(f"{written} Isaac Lab training bundle(s) written to {args.out}")
+    for reason in refused:
+        print(f"not exported: {reason}", file=sys.stderr)
+    return 0 if written else 1
+
+
+def _add_export(sub: Any) -> None:
+    export = sub.add_parser(
+        "export", help="write Isaac Lab runs as Isaac Lab 3.0 TrainingBundle files (training.json, schema 1.4)"
+    )
+    export.add_argument("dir", type=existing_dir, help="a session folder (with runs/) or a folder of run records")
+    export.add_argument("--out", required=True, metavar="DIR", help="where the <run_id>.training.json files go")
+    export.set_defaults(func=_cmd_export)
+
+
 def _add_doctor(sub: Any) -> None:
     doctor = sub.add_parser("doctor", help="print versions, hardware and usable backends (for bug reports)")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
@@ -454,7 +480,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per job."""
     parser = argparse.ArgumentParser(prog="sacbench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_doctor, _add_run, _add_bounds, _add_report, _add_compare, _add_render, _add_tune, _add_baseline):
+    for add in (
+        _add_doctor, _add_run, _add_bounds, _add_report, _add_compare, _add_render, _add_tune, _add_baseline,
+        _add_export,
+    ):  # fmt: skip
         add(sub)
     return parser
 

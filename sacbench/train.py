@@ -580,7 +580,10 @@ def train(config: RunConfig) -> RunRecord:
 
     environment = to_jsonable(collect_environment())
     environment.update(
-        threads=to_jsonable(threads), start_utc=start_utc.isoformat(), end_utc=datetime.now(UTC).isoformat()
+        threads=to_jsonable(threads),
+        start_utc=start_utc.isoformat(),
+        end_utc=datetime.now(UTC).isoformat(),
+        backend_options={key: str(value) for key, value in config.backend_options.items()},
     )
     return RunRecord(
         run_id=name,

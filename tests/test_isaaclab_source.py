@@ -10,15 +10,23 @@ says otherwise, so a change of the pinned release that breaks an assumption turn
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
+import json
 import os
 import re
 import subprocess
 import sys
+import types
+import typing
 import zipfile
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
+from sacbench.export import ExportError, training_bundle
 from sacbench.sim.isaaclab import PHYSICS_PACKAGES, Physics, default_physics, task_id
 from sacbench.tasks import Robot, get_task, task_names
 
@@ -120,3 +128,97 @@ def test_the_wheel_needs_python_3_12(wheel: zipfile.ZipFile) -> None:
     metadata = _read(wheel, f"isaaclab-{VERSION}.dist-info/METADATA")
     assert "Requires-Python: <3.13,>=3.12" in metadata
     assert Path(wheel.filename or "").name == f"isaaclab-{VERSION}-py3-none-any.whl"
+
+
+@pytest.fixture(scope="module")
+def schema(wheel: zipfile.ZipFile, tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """``isaaclab/benchmark/schema.py`` of the wheel, imported on its own (it needs only the stdlib)."""
+    path = tmp_path_factory.mktemp("schema") / "schema.py"
+    path.write_text(_read(wheel, "isaaclab/benchmark/schema.py"), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("isaaclab_benchmark_schema", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # the dataclasses' string annotations resolve through it
+    spec.loader.exec_module(module)
+    return module
+
+
+def _build(hint: Any, value: Any, where: str) -> Any:  # noqa: PLR0911 (a type switch)
+    """``value`` (plain JSON) as ``hint`` of the schema, refusing anything the dataclasses do not declare."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            assert type(None) in args, f"{where}: None is not allowed"
+            return None
+        for kind in (a for a in args if a is not type(None)):
+            try:
+                return _build(kind, value, where)
+            except AssertionError:
+                continue
+        raise AssertionError(f"{where}: {value!r} fits none of {args}")
+    if origin is typing.Literal:
+        assert value in args, f"{where}: {value!r} is not one of {args}"
+        return value
+    if origin is list:
+        assert isinstance(value, list), f"{where}: expected a list"
+        return [_build(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        assert isinstance(value, dict), f"{where}: expected a mapping"
+        return {k: _build(args[1], v, f"{where}.{k}") for k, v in value.items()}
+    if dataclasses.is_dataclass(hint):
+        assert isinstance(value, dict), f"{where}: expected a mapping for {hint.__name__}"
+        fields = {f.name: f for f in dataclasses.fields(hint)}
+        assert not set(value) - set(fields), f"{where}: unknown fields {sorted(set(value) - set(fields))}"
+        required = {
+            n
+            for n, f in fields.items()
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        }
+        assert required <= set(value), f"{where}: missing {sorted(required - set(value))}"
+        hints = typing.get_type_hints(hint)
+        return hint(**{k: _build(hints[k], v, f"{where}.{k}") for k, v in value.items()})  # runs __post_init__
+    if hint is float:
+        assert isinstance(value, int | float) and not isinstance(value, bool), f"{where}: {value!r} is not a number"
+        return float(value)
+    assert isinstance(value, hint) and (hint is bool or not isinstance(value, bool)), (
+        f"{where}: {value!r} is not {hint}"
+    )
+    return value
+
+
+def _isaaclab_record(task: str, **changes: Any) -> Any:
+    from test_records import make_record
+
+    rows = [
+        {"time_s": 5.0 * (i + 1), "env_steps": 40_000 * (i + 1), "return_mean": float(i), "length_mean": 100.0 + i,
+         "env_fps": 8000.0 + i}
+        for i in range(4)
+    ]  # fmt: skip
+    provenance = {
+        "packages": {"isaaclab": "3.0.0", "torch": "2.11.0", "stable-baselines3": "2.9.2", "numpy": "2.5.5"},
+        "hardware": {"cpu_model": "EPYC", "num_logical_cpus": 16, "memory_gib": 120.0,
+                     "gpus": [{"name": "NVIDIA H100", "memory_mib": 81559, "driver": "580"}]},
+        "git": {"commit": "abc", "dirty": False},
+        "start_utc": "2026-12-02T01:00:00+00:00", "end_utc": "2026-12-02T01:05:30+00:00",
+        "backend_options": {"device": "cuda:0"},
+    }  # fmt: skip
+    fields = {"task": task, "backend": "isaaclab", "scale": "gpu", "curves": rows, "provenance": provenance}
+    return make_record(**{**fields, **changes})
+
+
+@pytest.mark.parametrize(("task", "physics"), [("a1-flat", "physx"), ("anymal_c-rough", "newton_mjwarp")])
+def test_an_exported_run_is_a_valid_training_bundle(schema: ModuleType, task: str, physics: str) -> None:
+    bundle = json.loads(json.dumps(training_bundle(_isaaclab_record(task)), allow_nan=False))
+    built = _build(schema.TrainingBundle, bundle, "bundle")
+    assert built.schema_version == schema.SCHEMA_VERSION == "1.4"
+    assert (built.run.framework, built.run.config.physics_backend, built.run.task) == ("sb3", physics, task_id(task))
+    assert built.runtime.iterations_completed == 4 and built.learning.reward.final_raw == 3.0
+    assert built.extra["sacbench/eval/episode_return"] == 12.5
+    assert dataclasses.asdict(built) == bundle  # what Isaac Lab's serialize.py would write back
+
+
+def test_mirror_runs_are_not_exported() -> None:
+    from test_records import make_record
+
+    with pytest.raises(ExportError, match="no physics backend for the MuJoCo mirror"):
+        training_bundle(make_record())
