@@ -16,7 +16,13 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     from sacbench.doctor import doctor_report
 
     print(doctor_report(as_json=args.json))
-    return 0
+    if not args.gpu:
+        return 0
+    from sacbench.first_night import first_night_report
+
+    text, passed = first_night_report(Path(args.out), budget_s=args.budget)
+    print(f"\n{text}")
+    return 0 if passed else 1
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
@@ -151,6 +157,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 scale=Scale(args.scale) if args.scale else None,
                 backend=Backend(args.backend),
                 overrides=dict(args.set),
+                backend_options={"physics": args.physics} if args.physics else {},
                 eval_episodes=args.eval_episodes,
                 tensorboard_dir=Path(args.tensorboard) if args.tensorboard else None,
                 progress=not args.no_progress and args.executor == "local",
@@ -158,6 +165,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         for task, preset, seed in itertools.product(args.task, args.preset, args.seed)
     ]
+    if args.physics and args.backend != "isaaclab":
+        raise ValueError(f"--physics {args.physics} applies to --backend isaaclab only (the mirror runs MuJoCo)")
     for _, config in configs:  # every run checked before the first one starts
         check_config(config, here=args.executor == "local")
     executor = make_executor(args.executor, address=args.ray_address)
@@ -319,6 +328,14 @@ def _add_export(sub: Any) -> None:
 def _add_doctor(sub: Any) -> None:
     doctor = sub.add_parser("doctor", help="print versions, hardware and usable backends (for bug reports)")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
+    doctor.add_argument(
+        "--gpu",
+        action="store_true",
+        help="the first night: check the Isaac Lab install and each physics, train one short run per physics"
+        " (each in its own process) and build their report; exit 1 unless every check passes",
+    )
+    doctor.add_argument("--out", default="reports/first-night", metavar="DIR", help="Default: %(default)r")
+    doctor.add_argument("--budget", type=parse_budget, default="30s", help="per run. Default: %(default)r")
     doctor.set_defaults(func=_cmd_doctor)
 
 
@@ -355,6 +372,12 @@ def _add_run(sub: Any) -> None:
     )
     run.add_argument("--scale", choices=["cpu", "gpu"], default=None, help="default: cpu on mujoco, gpu on isaaclab")
     run.add_argument("--backend", choices=["mujoco", "isaaclab"], default="mujoco", help="Default: %(default)r")
+    run.add_argument(
+        "--physics",
+        choices=["newton_mjwarp", "isaacsim_physx", "ovphysx", "newton_kamino", "physx"],
+        default=None,
+        help="Isaac Lab 3.0 physics preset (--backend isaaclab). Default: each task's own",
+    )
     run.add_argument("--eval-episodes", type=positive_int, default=64, help="Default: %(default)r")
     run.add_argument(
         "--set",

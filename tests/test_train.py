@@ -248,6 +248,7 @@ def test_cli_run_writes_a_record(tmp_path: Path, capsys: pytest.CaptureFixture[s
         (["run", "--task", "a1-flat", "--preset", "ppo_sb3", "--set", "net_arch=3"], "net_arch must be a list"),
         (["run", "--task", "a1-flat", "--preset", "sac_cpu_tuned", "--scale", "gpu"], "has no GPU scale"),
         (["bounds", "--task", "a1-flat", "--percentiles", "90", "10"], "need 0 <= LOW < HIGH <= 100"),
+        (["run", "--task", "a1-flat", "--preset", "ppo_sb3", "--physics", "ovphysx"], "applies to --backend isaaclab"),
         (["bounds", "--from-record", "no/such.json"], "'no/such.json': no such file"),
         (["report", "no/such/dir"], "argument dir: 'no/such/dir': no such folder"),
         (["compare", ".", "baselines", "--rule", "iqm5"], "expected <stat>:<tolerance>"),

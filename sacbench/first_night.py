@@ -1,0 +1,106 @@
+"""``sacbench doctor --gpu``: the first night in a few minutes, with each step's outcome said plainly.
+
+A user with a GPU runs this before the first ``pytest benchmarks -k rough --gpu``.  It checks, in
+order, and stops a branch at its first failure:
+
+1. install: Python 3.12, ``isaaclab==3.0.0``, CUDA through torch (`isaaclab_status`);
+2. physics: for each physics of the velocity tasks (``newton_mjwarp``: every rough task, Go2 and
+   BD-X; ``isaacsim_physx``: flat A1, Go1, ANYmal-B/C), whether its package is installed;
+3. one short run per installed physics (``ppo_sb3`` for ``budget_s`` seconds on ``a1-rough`` and
+   ``a1-flat``), each in its own process (Isaac Lab allows one simulation context per process),
+   through the same ``sacbench run`` a user calls;
+4. the report of those runs (`sacbench.session.finish_session`).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sacbench import metrics
+from sacbench.records import RunRecord, load_run, run_id, usable
+from sacbench.sim.isaaclab import Physics, isaaclab_status, missing_physics
+
+PROBES = {Physics.NEWTON_MJWARP: "a1-rough", Physics.ISAACSIM_PHYSX: "a1-flat"}
+"""One task per physics of the velocity tasks' defaults."""
+PRESET = "ppo_sb3"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One step's outcome: ``ok`` is ``None`` when the step was not tried (an earlier one failed)."""
+
+    name: str
+    ok: bool | None
+    detail: str
+
+    def line(self) -> str:
+        """``[ OK ] install: isaaclab 3.0.0 on NVIDIA H100``."""
+        mark = {True: " OK ", False: "FAIL", None: "SKIP"}[self.ok]
+        return f"[{mark}] {self.name}: {self.detail}"
+
+
+Runner = Callable[[str, Physics, float, Path], RunRecord]
+"""Runs ``PRESET`` on a task with a physics for a budget, writing its record under a folder."""
+
+
+def run_in_subprocess(task: str, physics: Physics, budget_s: float, out: Path) -> RunRecord:
+    """``sacbench run`` in a fresh process (one Isaac Lab simulation per process), then its record.
+
+    Raises:
+        RuntimeError: With the process's last output when it wrote no record.
+    """
+    command = [
+        sys.executable, "-m", "sacbench.cli", "run", "--task", task, "--preset", PRESET, "--backend", "isaaclab",
+        "--budget", f"{budget_s:g}", "--eval-episodes", "8", "--no-progress", "--out", str(out),
+        "--set", "num_envs=256", "--physics", physics.value,
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    path = out / f"{run_id(task, PRESET, 0)}.json"
+    if not path.is_file():
+        raise RuntimeError(f"exit {done.returncode}: {(done.stderr or done.stdout)[-1500:]}")
+    return load_run(path)
+
+
+def first_night(out: Path, budget_s: float = 30.0, runner: Runner = run_in_subprocess) -> list[Check]:
+    """Every check, in order (see the module docstring)."""
+    from sacbench.session import finish_session
+
+    status = isaaclab_status()
+    checks = [Check("install", status.usable, status.detail if status.usable else "; ".join(status.reasons))]
+    records: list[RunRecord] = []
+    for physics, task in PROBES.items():
+        missing = missing_physics([task], physics)
+        checks.append(Check(f"physics {physics.value}", not missing, missing[0] if missing else "installed"))
+        name = f"run {PRESET} on {task} ({physics.value}, {budget_s:g} s)"
+        if not status.usable or missing:
+            checks.append(Check(name, None, "not tried: " + ("install failed" if not status.usable else "no physics")))
+            continue
+        try:
+            record = runner(task, physics, budget_s, out / physics.value)
+        except Exception as exc:  # the run's own failure, reported, the other physics go on
+            checks.append(Check(name, False, str(exc)))
+            continue
+        records.append(record)
+        detail = f"{record.status.value}, {record.metric(metrics.ENV_STEPS):,.0f} env steps, error: {record.error}"
+        if usable(record):
+            detail = f"{record.status.value}, eval return {record.metric(metrics.EVAL_RETURN):.2f}"
+        checks.append(Check(name, usable(record), detail))
+    if not records:
+        checks.append(Check("report", None, "not tried: no run finished"))
+        return checks
+    result = finish_session(records, out / "report", baseline_root=None)
+    checks.append(Check("report", True, str(result.report.directory / "index.html")))
+    return checks
+
+
+def first_night_report(out: Path, budget_s: float = 30.0, runner: Runner = run_in_subprocess) -> tuple[str, bool]:
+    """The checklist as text, and whether every check passed."""
+    checks = first_night(out, budget_s, runner)
+    lines = ["sacbench doctor --gpu: the first night", *[check.line() for check in checks]]
+    passed = all(check.ok for check in checks)
+    lines.append("all checks passed" if passed else "NOT READY: fix the first FAIL above, then run this again")
+    return "\n".join(lines), passed
