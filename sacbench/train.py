@@ -360,6 +360,9 @@ def action_statistics(actions: np.ndarray, low: np.ndarray, high: np.ndarray) ->
 def evaluate(model: BaseAlgorithm, config: RunConfig, preset: Preset, train_venv: VecEnv) -> dict[str, Any]:
     """Deterministic policy, ``eval_episodes`` envs of a fresh env, one full episode each.
 
+    The training env must be closed by then (one Isaac Lab env per process); ``train_venv`` is only
+    read for its observation statistics.
+
     Returns:
         ``eval/*`` metrics and ``actions/*`` statistics of the evaluated actions.
     """
@@ -567,6 +570,9 @@ def train(config: RunConfig) -> RunRecord:
     final = _final_metrics(run, params, model)
     if recorder is not None:
         final.update(recorder.summary())
+    # The training env is closed before the evaluation env is made: Isaac Lab allows one simulation
+    # context per process (`ManagerBasedEnv.__init__` refuses a second; `close` clears it).
+    venv.close()
     eval_start = time.perf_counter()
     if status is RunStatus.OK:
         try:
@@ -576,7 +582,6 @@ def train(config: RunConfig) -> RunRecord:
         if status is RunStatus.OK and _overran(config, overrun, model.num_timesteps):
             status = RunStatus.BUDGET_OVERRUN
     eval_s = time.perf_counter() - eval_start
-    venv.close()
 
     environment = to_jsonable(collect_environment())
     environment.update(

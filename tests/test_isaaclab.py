@@ -315,13 +315,13 @@ def test_stand_in_allows_one_env_per_process_like_isaac_lab() -> None:
     StandInManagerBasedRLEnv().close()  # after close, a new one can be made
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (issue 14): evaluation builds a second env while the training env is open; Isaac Lab refuses",
-)
 def test_a_run_on_the_stand_in_is_evaluated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Training, then evaluation, with never two envs open at once (the old runner crashed here)."""
+    made: list[StandInManagerBasedRLEnv] = []
+
     def stand_in_env(task: str, num_envs: int, seed: int, **kwargs: Any) -> IsaacLabEnv:
-        return IsaacLabEnv(StandInManagerBasedRLEnv(num_envs=num_envs))
+        made.append(StandInManagerBasedRLEnv(num_envs=num_envs))
+        return IsaacLabEnv(made[-1])
 
     monkeypatch.setattr(train_module, "make_env", stand_in_env)
     overrides = {"num_envs": 4, "net_arch": (16, 16), "n_steps": 8, "n_minibatches": 2, "n_epochs": 1}
@@ -329,3 +329,5 @@ def test_a_run_on_the_stand_in_is_evaluated(monkeypatch: pytest.MonkeyPatch) -> 
         RunConfig("a1-flat", "ppo_sb3", 0, Budget(600, max_env_steps=64), overrides=overrides, eval_episodes=4)
     )
     assert record.status is RunStatus.OK, record.error
+    assert [env.num_envs for env in made] == [4, 4] and all(env.closed for env in made)  # train, then evaluate
+    assert record.final["eval/episodes"] == 4
