@@ -472,11 +472,11 @@ def test_on_policy_counts_in_a_real_run(preset: str) -> None:
 def test_lr_schedule_reaches_the_optimizer(monkeypatch: pytest.MonkeyPatch) -> None:
     """``sac_tuned_lr_schedule``: 5e-4 -> 1e-5 over the first 15 % of the budget.
 
-    After every update, the learning rate SBX trained with is read from its optax state and
-    compared with the schedule at the share of the budget spent (the runner's budget clock).
+    After every update, the learning rate SBX trained with is read from its optax state and compared
+    with the schedule at the share of the budget the runner's clock gave SB3 at its last refresh.
     """
     seen: list[tuple[float, float]] = []
-    clock: list[Callable[[], float]] = []
+    given: list[float] = [math.nan]
     instrument, drive = train_module.instrument_agent, train_module.run_schedules_on_budget
 
     def probe(model: Any, timer: Any) -> None:
@@ -484,30 +484,33 @@ def test_lr_schedule_reaches_the_optimizer(monkeypatch: pytest.MonkeyPatch) -> N
         update = model.train
 
         def update_and_read(*args: Any, **kwargs: Any) -> None:
-            progress = clock[0]()
+            progress = given[0]
             update(*args, **kwargs)
             seen.append((progress, float(_injected(model.policy.actor_state.opt_state).hyperparams["learning_rate"])))
 
         model.train = update_and_read
 
     def keep_clock(model: Any, progress: Callable[[], float]) -> None:
-        clock.append(progress)
-        drive(model, progress)
+        def read() -> float:
+            given[0] = progress()
+            return given[0]
+
+        drive(model, read)
 
     monkeypatch.setattr(train_module, "instrument_agent", probe)
     monkeypatch.setattr(train_module, "run_schedules_on_budget", keep_clock)
     # the schedule's values are the preset's; only the network and warm-up are small, to be quick
     overrides = {**TINY_NET, "num_envs": 16, "learning_starts": 64, "policy_delay": 1}
-    record = train(RunConfig(TASK, "sac_tuned_lr_schedule", 0, Budget(10.0), overrides=overrides, eval_episodes=2))
+    record = train(RunConfig(TASK, "sac_tuned_lr_schedule", 0, Budget(15.0), overrides=overrides, eval_episodes=2))
     assert record.status is RunStatus.OK, record.error
     schedule = PRESETS["sac_tuned_lr_schedule"].cpu.learning_rate
     assert isinstance(schedule, LinearSchedule)
     assert len(seen) > 100
     for progress, rate in seen:
-        assert rate == pytest.approx(schedule(1.0 - progress), abs=2e-5), f"at {progress:.1%} of the budget"
-    falling = [rate for progress, rate in seen if progress < schedule.end_fraction]
-    assert len(falling) >= 5 and max(falling) > 2 * min(falling)  # it fell while the run trained
-    assert seen[-1][1] == pytest.approx(schedule.end, rel=1e-5)  # and ended at the end value
+        assert rate == pytest.approx(schedule(1.0 - progress), rel=1e-5), f"at {progress:.1%} of the budget"
+    # updates before the schedule's end were seen (the first comes after warm-up and compile)
+    assert seen[0][0] < schedule.end_fraction and seen[0][1] > 5 * schedule.end
+    assert seen[-1][0] > 0.9 and seen[-1][1] == pytest.approx(schedule.end, rel=1e-5)  # the end of the budget
 
 
 def test_action_space_schedule_reaches_the_simulator(monkeypatch: pytest.MonkeyPatch) -> None:
