@@ -292,11 +292,11 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
 
 def _cmd_baseline(args: argparse.Namespace) -> int:
-    from sacbench.session import load_session_records, write_baselines
+    from sacbench.session import BASELINE_REFUSED, load_session_records, write_baselines
 
     notes = write_baselines(load_session_records(Path(args.dir)), Path(args.out), args.bootstrap_seed, args.reps)
     print("\n".join(notes))
-    return 1 if any(note.startswith("baseline not written") for note in notes) else 0
+    return 1 if any(note.startswith(BASELINE_REFUSED) for note in notes) else 0
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sacbench.metrics import EVAL_RETURN
+
 SCHEMA_VERSION = 1
 
 
@@ -93,8 +95,6 @@ def usable(record: RunRecord) -> bool:
     ``budget_overrun`` (it trained, a little past its budget, and its evaluation is as valid), with
     a finite evaluation return.  Diverged and crashed runs never count; reports list them apart.
     """
-    from sacbench.metrics import EVAL_RETURN
-
     finished = record.status in (RunStatus.OK, RunStatus.BUDGET_OVERRUN)
     return finished and math.isfinite(record.metric(EVAL_RETURN))
 

@@ -20,6 +20,9 @@ from sacbench.records import RunRecord, load_runs
 from sacbench.report import ReportResult, build_report
 from sacbench.stats import DEFAULT_REPS
 
+BASELINE_REFUSED = "baseline not written"
+"""How a note of `write_baselines` begins when a group had no usable run."""
+
 
 @dataclass(frozen=True)
 class SessionResult:
@@ -28,11 +31,6 @@ class SessionResult:
     report: ReportResult
     notes: tuple[str, ...]
     """One line per baseline written or refused (empty when gating)."""
-
-    @property
-    def comparisons(self) -> tuple[Comparison, ...]:
-        """The gate's verdicts shown in the report."""
-        return self.report.comparisons
 
 
 def load_session_records(folder: Path) -> list[RunRecord]:
@@ -71,7 +69,7 @@ def write_baselines(
         try:
             baseline = build_baseline(runs, seed, reps)
         except ValueError as exc:
-            notes.append(f"baseline not written: {exc}")
+            notes.append(f"{BASELINE_REFUSED}: {exc}")
             continue
         path = save_baseline(baseline, baseline_root)
         point, low, high = baseline.summary[metrics.EVAL_RETURN]["IQM"]

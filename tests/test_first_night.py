@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from sacbench.first_night import Physics, first_night, first_night_report
+from sacbench.first_night import first_night, first_night_report
 from sacbench.records import RunRecord, save_run
+from sacbench.sim.isaaclab import Physics
 from sacbench.sim.protocol import Backend, BackendStatus
 from sacbench.train import Budget, RunConfig, train
 
