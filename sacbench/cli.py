@@ -378,7 +378,10 @@ def _add_run(sub: Any) -> None:
         default=None,
         help="Isaac Lab 3.0 physics preset (--backend isaaclab). Default: each task's own",
     )
-    run.add_argument("--eval-episodes", type=positive_int, default=64, help="Default: %(default)r")
+    run.add_argument(
+        "--eval-episodes", type=positive_int, default=64,
+        help="least number of evaluation episodes (rounded up to a whole number per env). Default: %(default)r",
+    )  # fmt: skip
     run.add_argument(
         "--set",
         type=parse_override,

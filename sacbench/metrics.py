@@ -16,6 +16,11 @@ EVAL_RETURN = "eval/episode_return"
 EVAL_RETURN_STD = "eval/episode_return_std"
 EVAL_LENGTH = "eval/episode_length"
 EVAL_FALL_RATE = "eval/fall_rate"
+EVAL_PROTOCOL = "eval/protocol"
+"""How the evaluation was made (`sacbench.train.EVAL_PROTOCOL`); records without it are protocol 1."""
+EVAL_TERRAIN_LEVEL = "eval/terrain_level"
+"""Mean terrain level the env logged at the evaluation's last episode end (rough tasks; the
+evaluation runs on the training env, so its robots start where the curriculum had them)."""
 
 # --- training ---------------------------------------------------------------------------------------
 ENV_STEPS = "train/env_steps"

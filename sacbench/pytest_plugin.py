@@ -140,7 +140,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         type=parse_positive_int,
         default=64,
-        help="Deterministic evaluation episodes per run. Default: %(default)r.",
+        help="Least number of deterministic evaluation episodes per run, on the env that trained (rounded up to a"
+        " whole number per env). Default: %(default)r.",
     )
     group.addoption(
         "--sacbench-baseline-dir",

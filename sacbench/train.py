@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
@@ -58,7 +59,11 @@ from sacbench.sim.protocol import Backend
 from sacbench.tasks import TaskSpec, get_task, make_env
 
 EVAL_SEED_OFFSET = 1_000_003
-"""The evaluation env is seeded ``seed + EVAL_SEED_OFFSET``: unseen starts, reproducible."""
+"""The evaluation reset is seeded ``seed + EVAL_SEED_OFFSET``: unseen starts, reproducible."""
+EVAL_PROTOCOL = 2
+"""How `evaluate` measures, recorded in every record (``eval/protocol``): 1 = a fresh env of
+``eval_episodes`` envs (records made before 2026-12-03); 2 = the training env, re-seeded, a whole
+number of episodes per env.  The gate never compares two protocols."""
 
 _DURATION = re.compile(r"^\s*(?:(?P<h>\d+(?:\.\d+)?)h)?\s*(?:(?P<m>\d+(?:\.\d+)?)m)?\s*(?:(?P<s>\d+(?:\.\d+)?)s?)?\s*$")
 
@@ -115,6 +120,7 @@ class RunConfig:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     """Hyperparameter overrides by field name (recorded in the record's hyperparameters)."""
     eval_episodes: int = 64
+    """Least number of evaluation episodes (rounded up to a whole number per env, see `evaluate`)."""
     curve_interval_s: float = 5.0
     """Training seconds between curve rows."""
     curve_every_steps: int | None = None
@@ -357,46 +363,56 @@ def action_statistics(actions: np.ndarray, low: np.ndarray, high: np.ndarray) ->
     }
 
 
-def evaluate(model: BaseAlgorithm, config: RunConfig, preset: Preset, train_venv: VecEnv) -> dict[str, Any]:
-    """Deterministic policy, ``eval_episodes`` envs of a fresh env, one full episode each.
+def evaluate(model: BaseAlgorithm, venv: VecEnv, base: BatchedVecEnv, episodes: int, seed: int) -> dict[str, Any]:
+    """Deterministic policy on the env that trained, re-seeded; ``episodes`` full episodes.
 
-    The training env must be closed by then (one Isaac Lab env per process); ``train_venv`` is only
-    read for its observation statistics.
+    One env per process is all Isaac Lab allows (`ManagerBasedEnv.__init__` refuses a second
+    simulation context), so both backends evaluate on the training env: SB3's `evaluate_policy`
+    resets it with ``seed`` and collects the same number of episodes from every env (SB3's
+    per-env targets: short episodes cannot crowd out long ones).  ``episodes`` is rounded up to a
+    whole number per env, since every env steps until the last target is met anyway.  Observation
+    statistics are frozen; on rough tasks the robots start on the terrain levels training reached.
+
+    Args:
+        model: The trained agent.
+        venv: The training VecEnv stack (maybe observation-normalised).
+        base: The adapter at its bottom, for the action box and terrain logs.
+        episodes: Least number of evaluation episodes.
+        seed: Seed of the evaluation reset.
 
     Returns:
         ``eval/*`` metrics and ``actions/*`` statistics of the evaluated actions.
     """
-    n = config.eval_episodes
-    base, bounds = build_vec_env(config, n, config.seed + EVAL_SEED_OFFSET, preset)
-    venv: VecEnv = base
-    if isinstance(train_venv, VecNormalize):
-        venv = VecNormalize(base, training=False, norm_obs=True, norm_reward=False, clip_obs=train_venv.clip_obs)
-        venv.obs_rms = train_venv.obs_rms.copy()
-    obs: Any = venv.reset()
-    done_once = np.zeros(n, dtype=bool)
-    returns, lengths, falls = np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
-    actions_seen = []
-    max_steps = get_task(config.task).cfg.max_episode_length + 1
-    for _ in range(max_steps):
-        actions, _ = model.predict(obs, deterministic=True)
-        actions_seen.append(actions[~done_once])
-        obs, _, dones, infos = venv.step(actions)
-        for i in np.flatnonzero(dones & ~done_once):
-            returns[i] = infos[i]["episode"]["r"]
-            lengths[i] = infos[i]["episode"]["l"]
-            falls[i] = not infos[i]["TimeLimit.truncated"]
-        done_once |= dones
-        if done_once.all():
-            break
-    venv.close()
+    if isinstance(venv, VecNormalize):
+        venv.training = False
+    base.action_scale = 1.0  # the whole box, whatever an action-space schedule left
+    episodes = math.ceil(episodes / venv.num_envs) * venv.num_envs
+    venv.seed(seed)
+    actions_seen: list[np.ndarray] = []
+    falls: list[bool] = []
+
+    def observe(local: dict[str, Any], _: dict[str, Any]) -> None:
+        # Called once per env still collecting, after each step: its action, and its end if done.
+        actions_seen.append(local["actions"][local["i"]])
+        if local["done"]:
+            falls.append(not local["info"]["TimeLimit.truncated"])
+
+    returns, lengths = evaluate_policy(
+        model, venv, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True,
+        callback=observe, warn=False,
+    )  # fmt: skip
+    returns_, lengths_ = np.asarray(returns, dtype=np.float64), np.asarray(lengths, dtype=np.float64)
     result: dict[str, Any] = {
-        metrics.EVAL_EPISODES: int(n),
-        metrics.EVAL_RETURN: float(returns.mean()),
-        metrics.EVAL_RETURN_STD: float(returns.std()),
-        metrics.EVAL_LENGTH: float(lengths.mean()),
-        metrics.EVAL_FALL_RATE: float(falls.mean()),
+        metrics.EVAL_PROTOCOL: EVAL_PROTOCOL,
+        metrics.EVAL_EPISODES: int(episodes),
+        metrics.EVAL_RETURN: float(returns_.mean()),
+        metrics.EVAL_RETURN_STD: float(returns_.std()),
+        metrics.EVAL_LENGTH: float(lengths_.mean()),
+        metrics.EVAL_FALL_RATE: float(np.mean(falls)),
+        metrics.EVAL_TERRAIN_LEVEL: base.last_log.get(metrics.TERRAIN_LEVEL),
     }
-    result.update(action_statistics(np.concatenate(actions_seen), np.array(bounds.low), np.array(bounds.high)))
+    bounds = base.bounds
+    result.update(action_statistics(np.stack(actions_seen), np.array(bounds.low), np.array(bounds.high)))
     return result
 
 
@@ -570,17 +586,15 @@ def train(config: RunConfig) -> RunRecord:
     final = _final_metrics(run, params, model)
     if recorder is not None:
         final.update(recorder.summary())
-    # The training env is closed before the evaluation env is made: Isaac Lab allows one simulation
-    # context per process (`ManagerBasedEnv.__init__` refuses a second; `close` clears it).
-    venv.close()
     eval_start = time.perf_counter()
     if status is RunStatus.OK:
         try:
-            final.update(evaluate(model, config, preset, venv))
+            final.update(evaluate(model, venv, base, config.eval_episodes, config.seed + EVAL_SEED_OFFSET))
         except Exception:
             status, error = RunStatus.CRASHED, "evaluation failed:\n" + traceback.format_exc()
         if status is RunStatus.OK and _overran(config, overrun, model.num_timesteps):
             status = RunStatus.BUDGET_OVERRUN
+    venv.close()
     eval_s = time.perf_counter() - eval_start
 
     environment = to_jsonable(collect_environment())
