@@ -147,7 +147,8 @@ def test_sac_run_record(tmp_path: Path) -> None:
     assert record.hyperparameters["overrides"]["batch_size"] == 32
     assert record.hyperparameters["batch_size"] == 32 and record.hyperparameters["gamma"] == pytest.approx(0.9831, 1e-3)
     assert len(record.curves) >= 4 and record.curves[-1]["env_steps"] == record.final["train/env_steps"]
-    assert record.final["eval/episodes"] == 8 and np.isfinite(record.final["eval/episode_return"])  # 4 asked: one per env of 8
+    # 4 episodes asked, rounded up to one per env of the 8 that trained
+    assert record.final["eval/episodes"] == 8 and np.isfinite(record.final["eval/episode_return"])
     assert len(record.final["actions/p97.5"]) == 12
     assert record.provenance["packages"]["sbx-rl"]
     assert load_run(save_run(record, tmp_path)) == record
