@@ -16,6 +16,7 @@ budget clock runs on training time = wall time since the start of ``learn`` minu
 from __future__ import annotations
 
 import math
+import os
 import re
 import statistics
 import time
@@ -576,6 +577,9 @@ def train(config: RunConfig) -> RunRecord:
 
     name = run_id(task.name, preset.name, config.seed)
     status, error = _learn(model, run, name)
+    # Budgets are wall-clock: another busy process on the machine costs this run env steps, so the
+    # record keeps the load it trained under (1, 5 and 15-minute averages, where the OS has them).
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
     if run.stopped_at is None and run.learn_start:
         run.stopped_at = run.training_time()
     train_s = run.stopped_at or 0.0
@@ -602,6 +606,7 @@ def train(config: RunConfig) -> RunRecord:
         threads=to_jsonable(threads),
         start_utc=start_utc.isoformat(),
         end_utc=datetime.now(UTC).isoformat(),
+        load_average_end_of_training=[round(x, 2) for x in load] if load else None,
         backend_options={key: str(value) for key, value in config.backend_options.items()},
     )
     return RunRecord(
