@@ -1,7 +1,11 @@
-"""Stored baselines: per backend, scale, task and preset, the per-seed final metrics of reference runs.
+"""Stored baselines: per backend, scale, task and preset, what the gate needs of reference runs.
 
+Per seed: the gated final metrics, the throughput (env steps and gradient steps per second) and the
+learning curve (training return against env steps and time), so the gate can tell a slower machine
+from an agent that learns worse, and the report can draw tonight's curves over the baseline's.
 Layout: ``baselines/<backend>/<scale>/<task>__<preset>.json``.  Baselines are never compared across
-backends or scales, nor across budgets.  Loading validates every field and names the file and field.
+backends, scales, budgets, simulator versions or evaluation protocols.  Loading validates every
+field and names the file and field.
 """
 
 from __future__ import annotations
@@ -10,18 +14,27 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sacbench.metrics import EVAL_RETURN, TERRAIN_LEVEL
+from sacbench.metrics import ENV_FPS, EVAL_PROTOCOL, EVAL_RETURN, GRAD_STEPS_PER_S, TERRAIN_LEVEL
 from sacbench.records import RunRecord, to_jsonable, usable, write_json_atomic
 from sacbench.stats import DEFAULT_REPS, aggregate_metrics
 
-BASELINE_SCHEMA_VERSION = 1
+BASELINE_SCHEMA_VERSION = 2
+"""2 added the evaluation protocol, per-seed throughput and curves (the gate's attribution)."""
+CURVE_KEYS = ("time_s", "env_steps", "return_mean")
+"""The columns of a run's curve a baseline keeps."""
+THROUGHPUT_METRICS = (ENV_FPS, GRAD_STEPS_PER_S)
+
+
+def stat_key(backend: str, scale: str, task: str, preset: str, metric: str, *, baseline: bool = False) -> str:
+    """The key of a group's bootstrap: the report and the gate use it, so one number has one interval."""
+    return "/".join((backend, scale, task, preset, metric)) + ("/baseline" if baseline else "")
 
 
 def gated_metrics(terrain: str) -> tuple[str, ...]:
@@ -46,6 +59,12 @@ class Baseline:
     provenance: dict[str, Any]
     overrides: dict[str, Any]
     """Hyperparameter overrides of the runs (``--sacbench-set``); runs with others are not compared."""
+    eval_protocol: int = 1
+    """`sacbench.train.EVAL_PROTOCOL` of the runs; runs evaluated otherwise are not compared."""
+    throughput: dict[str, list[float]] = field(default_factory=dict)
+    """Per `THROUGHPUT_METRICS` entry, one value per seed."""
+    curves: list[list[dict[str, float | None]]] = field(default_factory=list)
+    """Per seed, the curve rows (`CURVE_KEYS`)."""
 
     def scores(self, metric: str) -> np.ndarray:
         """``(num_seeds, 1)`` values of ``metric``."""
@@ -84,8 +103,12 @@ def build_baseline(runs: list[RunRecord], seed: int = 0, reps: int = DEFAULT_REP
     metrics = {m: v for m, v in metrics.items() if all(math.isfinite(x) for x in v)}
     summary = {}
     for metric, values in metrics.items():
-        stats = aggregate_metrics({metric: np.asarray(values)[:, None]}, seed=seed, reps=reps)[metric]
+        key = stat_key(first.backend, first.scale, first.task, first.preset, metric, baseline=True)
+        stats = aggregate_metrics({key: np.asarray(values)[:, None]}, seed=seed, reps=reps)[key]
         summary[metric] = {name: stats[name].to_list() for name in ("IQM", "Median", "Mean")}
+    protocols = {int(r.final.get(EVAL_PROTOCOL) or 1) for r in good}
+    if len(protocols) != 1:
+        raise ValueError(f"a baseline needs runs of one evaluation protocol; got {sorted(protocols)}")
     return Baseline(
         backend=first.backend,
         scale=first.scale,
@@ -105,6 +128,9 @@ def build_baseline(runs: list[RunRecord], seed: int = 0, reps: int = DEFAULT_REP
             "bootstrap": {"seed": seed, "reps": reps},
         },
         overrides=overrides_of(first),
+        eval_protocol=protocols.pop(),
+        throughput={m: [r.metric(m) for r in good] for m in THROUGHPUT_METRICS},
+        curves=[[{k: row.get(k) for k in CURVE_KEYS} for row in r.curves] for r in good],
     )
 
 
@@ -145,10 +171,16 @@ def load_baseline(path: Path) -> Baseline:
         raise BaselineError(f"{path}: cannot read baseline: {exc}") from exc
     if not isinstance(raw, dict):
         raise BaselineError(f"{path}: expected a JSON object")
-    if raw.get("schema_version") != BASELINE_SCHEMA_VERSION:
+    version = raw.get("schema_version")
+    if version not in (1, BASELINE_SCHEMA_VERSION):
         raise BaselineError(
-            f"{path}: field 'schema_version' is {raw.get('schema_version')!r}; expected {BASELINE_SCHEMA_VERSION}"
+            f"{path}: field 'schema_version' is {version!r}; expected {BASELINE_SCHEMA_VERSION}"
+            " (re-make it from its run records: sacbench baseline <session folder> --out <baselines dir>)"
         )
+    if version == 1:
+        # Made before evaluation protocol 2, without throughput and curves: it loads, and the gate
+        # says "evaluation differs" against it instead of comparing two kinds of evaluation.
+        raw = {**raw, "eval_protocol": 1, "throughput": {}, "curves": [[] for _ in raw.get("seeds", [])]}
     seeds = _field(raw, "seeds", list, path)
     metrics = _field(raw, "metrics", dict, path)
     for metric, values in metrics.items():
@@ -167,7 +199,30 @@ def load_baseline(path: Path) -> Baseline:
         summary=_field(raw, "summary", dict, path),
         provenance=_field(raw, "provenance", dict, path),
         overrides=_field(raw, "overrides", dict, path),
+        eval_protocol=int(_field(raw, "eval_protocol", int, path)),
+        throughput=_per_seed(_field(raw, "throughput", dict, path), "throughput", len(seeds), path),
+        curves=_curves(_field(raw, "curves", list, path), len(seeds), path),
     )
+
+
+def _per_seed(values: dict[str, Any], name: str, num_seeds: int, path: Path) -> dict[str, list[float]]:
+    """``{metric: one finite number per seed}``, validated."""
+    for metric, listed in values.items():
+        if not isinstance(listed, list) or len(listed) != num_seeds:
+            raise BaselineError(f"{path}: field '{name}.{metric}' must list one number per seed ({num_seeds})")
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in listed):
+            raise BaselineError(f"{path}: field '{name}.{metric}' must hold finite numbers")
+    return {k: [float(v) for v in vs] for k, vs in values.items()}
+
+
+def _curves(curves: list[Any], num_seeds: int, path: Path) -> list[list[dict[str, float | None]]]:
+    """One list of rows with `CURVE_KEYS` per seed, validated."""
+    if len(curves) != num_seeds:
+        raise BaselineError(f"{path}: field 'curves' must hold one curve per seed ({num_seeds}), has {len(curves)}")
+    for i, rows in enumerate(curves):
+        if not isinstance(rows, list) or not all(isinstance(r, dict) and set(r) == set(CURVE_KEYS) for r in rows):
+            raise BaselineError(f"{path}: field 'curves[{i}]' must be a list of rows with keys {list(CURVE_KEYS)}")
+    return curves
 
 
 def load_baselines(root: Path, backend: str, scale: str) -> dict[tuple[str, str], Baseline]:

@@ -102,7 +102,7 @@ def non_negative_int(text: str) -> int:
 
 
 def parse_rule(text: str) -> Any:
-    """A gate rule: ``iqm:10%``, ``mean:0.5``."""
+    """A gate rule: ``mean@0.05``, ``iqm:5%``, ``mean:0.5@0.01``."""
     from sacbench.compare import CompareRule
 
     try:
@@ -249,11 +249,20 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from sacbench.session import gate, load_session_records
 
     records = load_session_records(Path(args.dir))
-    comparisons = gate(records, Path(args.baselines), args.rule, args.bootstrap_seed, args.reps)
+    comparisons, _ = gate(records, Path(args.baselines), args.rule, args.bootstrap_seed, args.reps)
     for c in comparisons:
-        print(f"{c.verdict.value:>12}  {c.task} / {c.preset}: {c.reason}")
+        print(f"{c.line}: {c.reason}")
     regressed = [c for c in comparisons if c.verdict is Verdict.REGRESSED]
     return 1 if regressed else 0
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    from sacbench.history import build_history
+
+    out, frame = build_history(Path(args.dir), Path(args.out) if args.out else None, seed=args.bootstrap_seed,
+                               reps=args.reps)  # fmt: skip
+    print(f"history: {out / 'index.html'} ({frame.session.nunique()} sessions, {len(frame)} points)")
+    return 0
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
@@ -437,7 +446,7 @@ def _add_report(sub: Any) -> None:
     report.add_argument(
         "--baselines", type=existing_dir, default=None, metavar="DIR", help="also gate against these baselines"
     )
-    report.add_argument("--rule", type=parse_rule, default="iqm:10%", help="compare rule. Default: 'iqm:10%%'")
+    report.add_argument("--rule", type=parse_rule, default="mean@0.05", help="compare rule. Default: 'mean@0.05'")
     report.add_argument("--bootstrap-seed", type=non_negative_int, default=0, help="Default: %(default)r")
     report.add_argument("--reps", type=positive_int, default=2000, help="bootstrap replications. Default: %(default)r")
     report.set_defaults(func=_cmd_report)
@@ -449,10 +458,21 @@ def _add_compare(sub: Any) -> None:
     )
     compare.add_argument("dir", type=existing_dir, help="a session folder (with runs/) or a folder of run records")
     compare.add_argument("baselines", type=existing_dir, help="baselines folder, e.g. baselines/")
-    compare.add_argument("--rule", type=parse_rule, default="iqm:10%", help="Default: 'iqm:10%%'")
+    compare.add_argument("--rule", type=parse_rule, default="mean@0.05", help="Default: 'mean@0.05'")
     compare.add_argument("--bootstrap-seed", type=non_negative_int, default=0, help="Default: %(default)r")
     compare.add_argument("--reps", type=positive_int, default=2000, help="Default: %(default)r")
     compare.set_defaults(func=_cmd_compare)
+
+
+def _add_history(sub: Any) -> None:
+    history = sub.add_parser(
+        "history", help="the nightly history of every session under a reports folder (html, png, csv)"
+    )
+    history.add_argument("dir", type=existing_dir, help="a reports folder holding session folders, e.g. reports/")
+    history.add_argument("--out", default=None, metavar="DIR", help="default: <dir>/history")
+    history.add_argument("--bootstrap-seed", type=non_negative_int, default=0, help="Default: %(default)r")
+    history.add_argument("--reps", type=positive_int, default=2000, help="Default: %(default)r")
+    history.set_defaults(func=_cmd_history)
 
 
 def _add_render(sub: Any) -> None:
@@ -507,8 +527,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sacbench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (
-        _add_doctor, _add_run, _add_bounds, _add_report, _add_compare, _add_render, _add_tune, _add_baseline,
-        _add_export,
+        _add_doctor, _add_run, _add_bounds, _add_report, _add_compare, _add_history, _add_render, _add_tune,
+        _add_baseline, _add_export,
     ):  # fmt: skip
         add(sub)
     return parser

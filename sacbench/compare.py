@@ -1,40 +1,58 @@
 """The baseline gate: per task and preset, ``improved``, ``unchanged``, ``regressed`` or ``inconclusive``.
 
-For each gated metric (the evaluation return; on rough terrain also the curriculum level) the
-gate bootstraps the difference ``stat(current) - stat(baseline)`` (stratified, independent
-resampling of both sets of seeds) and reads its 95 % interval against a tolerance ``t``:
+The test (README, "The gate"): for each gated metric (the evaluation return; on rough terrain also
+the curriculum level), an exact permutation test of ``stat(tonight) - stat(baseline)`` over the
+seeds, one-sided each way.  Permutation tests hold their false-alarm rate at any seed count and for
+any distribution of returns (Colas et al. 2019, "A Hitchhiker's Guide to Statistical Comparisons of
+RL Algorithms", measured the bootstrap and Welch's t-test over-rejecting at 3-5 seeds; the
+permutation test did not).  With ``k`` gated metrics each is tested at ``alpha / k`` (Bonferroni),
+so a night where nothing changed reads ``regressed`` with probability at most ``alpha``:
 
-- ``regressed``: the whole interval lies below ``-t``;
-- ``improved``: the whole interval lies above ``+t``;
-- ``unchanged``: the interval lies inside ``[-t, +t]``;
-- ``inconclusive``: anything else (too few seeds to tell), or nothing comparable.
+- ``regressed``: a drop significant at ``alpha / k`` and larger than the rule's least effect;
+- ``improved``: the same for a gain;
+- ``unchanged``: neither, where the seed counts could have shown one.  Its power is stated: the
+  drop the gate catches 80 % of the time (`sacbench.stats.detectable_shift`);
+- ``inconclusive``: nothing comparable (no baseline, another budget, simulator, evaluation protocol
+  or overrides), or too few seeds for the test to ever reject (the smallest possible p-value of
+  2 vs 2 seeds is 1/6).
 
 A preset's verdict is ``regressed`` if any metric regressed, else ``inconclusive`` if any metric
-is, else ``improved`` if any improved, else ``unchanged``.  The probability of improvement
-P(current > baseline) is reported beside it.  The rule is written ``<stat>:<tolerance>``, e.g.
-``iqm:5%`` (5 % of the baseline's statistic) or ``mean:0.5`` (absolute), like pytest-benchmark's
-``--benchmark-compare-fail``.
+is, else ``improved`` if any improved, else ``unchanged``.  Each verdict also says what moved
+(`Attribution`): throughput (env steps and gradient steps per second) or learning at matched
+samples (the training return every run reached at the same env-step count), because a wall-clock
+budget turns a slower machine into a lower return.
+
+Rules are written ``<stat>[:<least effect>][@<alpha>]``: ``mean@0.05`` (the default), ``iqm:5%``
+(a change must also exceed 5 % of the metric's scale: the task's best possible return, or the
+number of terrain levels; a percentage of a near-zero baseline would be no tolerance at all),
+``mean:0.5@0.01`` (absolute least effect, level 0.01).
 """
 
 from __future__ import annotations
 
 import enum
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from sacbench.baselines import Baseline, gated_metrics, group_runs, overrides_of
+from sacbench import metrics
+from sacbench.baselines import Baseline, gated_metrics, group_runs, overrides_of, stat_key
 from sacbench.records import RunRecord, usable
 from sacbench.stats import (
     DEFAULT_REPS,
     Interval,
+    PermutationTest,
     aggregate_metrics,
+    detectable_shift,
+    permutation_test,
     probability_of_improvement,
-    statistic_difference,
+    resample_curve,
 )
+from sacbench.tasks import metric_scale
 
 
 class Verdict(enum.StrEnum):
@@ -46,20 +64,23 @@ class Verdict(enum.StrEnum):
     INCONCLUSIVE = "inconclusive"
 
 
-_RULE = re.compile(r"^(?P<stat>iqm|median|mean):(?P<value>\d+(?:\.\d+)?)(?P<percent>%?)$")
+_RULE = re.compile(r"^(?P<stat>iqm|median|mean)(?::(?P<value>\d+(?:\.\d+)?)(?P<percent>%?))?(?:@(?P<alpha>0?\.\d+))?$")
+POWER = 0.8
+"""The detection probability of the stated detectable drop."""
 
 
 @dataclass(frozen=True)
 class CompareRule:
-    """``<stat>:<tolerance>``: which statistic, and how far it may move before it counts."""
+    """``<stat>[:<least effect>][@<alpha>]``: the statistic, how far it must move, the test's level."""
 
     statistic: str
-    tolerance: float
-    relative: bool
+    tolerance: float = 0.0
+    relative: bool = False
+    alpha: float = 0.05
 
     @classmethod
     def parse(cls, text: str) -> CompareRule:
-        """Parse ``iqm:5%``, ``mean:0.5``, ``median:10%``.
+        """Parse ``mean@0.05``, ``iqm:5%``, ``mean:0.5@0.01``.
 
         Raises:
             ValueError: Naming the text and the accepted form.
@@ -67,20 +88,26 @@ class CompareRule:
         match = _RULE.match(text.strip().lower())
         if match is None:
             raise ValueError(
-                f"compare rule {text!r}: expected <stat>:<tolerance> with stat iqm, median or mean and a"
-                " tolerance in percent of the baseline (iqm:5%) or absolute (mean:0.5)"
+                f"compare rule {text!r}: expected <stat>[:<least effect>][@<alpha>] with stat iqm, median or"
+                " mean, a least effect in percent of the metric's scale (iqm:5%) or absolute (mean:0.5), and a"
+                " false-alarm level below 1 (mean@0.05)"
             )
-        return cls(match["stat"], float(match["value"]), bool(match["percent"]))
+        alpha = float(match["alpha"]) if match["alpha"] else 0.05
+        if not 0.0 < alpha < 1.0:
+            raise ValueError(f"compare rule {text!r}: alpha {alpha} must lie in (0, 1), e.g. @0.05")
+        value = float(match["value"]) if match["value"] else 0.0
+        return cls(match["stat"], value, bool(match["percent"]), alpha)
 
-    def tolerance_for(self, baseline_value: float) -> float:
-        """Absolute tolerance for a baseline statistic."""
-        return abs(baseline_value) * self.tolerance / 100 if self.relative else self.tolerance
+    def tolerance_for(self, task: str, metric: str) -> float:
+        """The least effect in the metric's units."""
+        return metric_scale(task, metric) * self.tolerance / 100 if self.relative else self.tolerance
 
     def __str__(self) -> str:
-        return f"{self.statistic}:{self.tolerance:g}{'%' if self.relative else ''}"
+        effect = f":{self.tolerance:g}{'%' if self.relative else ''}" if self.tolerance else ""
+        return f"{self.statistic}{effect}@{self.alpha:g}"
 
 
-DEFAULT_RULE = CompareRule("iqm", 10.0, relative=True)
+DEFAULT_RULE = CompareRule("mean", alpha=0.05)
 
 
 @dataclass(frozen=True)
@@ -90,10 +117,77 @@ class MetricComparison:
     metric: str
     verdict: Verdict
     current: Interval
+    """Tonight's IQM and 95 % CI (the report's number: the same key and seed)."""
     baseline: Interval
-    difference: Interval
+    difference: float
+    """``stat(tonight) - stat(baseline)`` with the rule's statistic."""
+    p_lower: float
+    p_upper: float
+    level: float
+    """The level this metric is tested at (``alpha / number of gated metrics``)."""
     tolerance: float
+    detectable: float
+    """The drop (or gain) detected with probability `POWER` at these seed counts."""
     probability_of_improvement: Interval
+
+    def describe(self, statistic: str) -> str:
+        """``eval/episode_return: mean 12.10 vs 17.14, -5.04 (p 0.004 <= 0.050) -> regressed``."""
+        p = self.p_lower if self.difference < 0 else self.p_upper
+        power = f"; detects a change of {self.detectable:.2f} or more with {POWER:.0%} probability"
+        return (
+            f"{self.metric}: {statistic} difference {self.difference:+.2f} (one-sided p {p:.3f} vs level"
+            f" {self.level:.3f}) -> {self.verdict.value}" + (power if math.isfinite(self.detectable) else "")
+        )
+
+
+class Cause(enum.StrEnum):
+    """What moved, when a verdict says something moved."""
+
+    THROUGHPUT = "throughput"
+    LEARNING = "learning"
+    BOTH = "throughput and learning"
+    NOTHING = "nothing"
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Throughput and learning at matched samples, each tested like the verdict's metrics.
+
+    For a fixed preset the wall-clock result is the learning curve against samples, cut where the
+    machine's throughput ends it: ``throughput`` compares env steps per second (and gradient steps
+    per second), ``learning`` compares the training return every run reached at ``matched_steps``
+    env steps (the fewest any run of tonight or of the baseline took), so a slower machine shows as
+    throughput and an agent that learns worse as learning.
+    """
+
+    cause: Cause
+    env_fps: tuple[float, float]
+    """Tonight's and the baseline's mean env steps per second."""
+    grad_fps: tuple[float, float]
+    throughput: Verdict
+    matched_steps: int | None
+    learning: Verdict
+    learning_values: tuple[float, float] | None
+    machine: tuple[str, str]
+    """Tonight's machine and the baseline's."""
+
+    def describe(self) -> str:
+        """One line: both halves with their numbers."""
+        now, base = self.env_fps
+        change = f"{(now / base - 1):+.0%}" if base > 0 else "n/a"
+        machines = self.machine[0] if self.machine[0] == self.machine[1] else f"{self.machine[0]} vs {self.machine[1]}"
+        parts = [
+            f"throughput {self.throughput.value}: {now:,.0f} vs {base:,.0f} env steps/s ({change}),"
+            f" {self.grad_fps[0]:,.0f} vs {self.grad_fps[1]:,.0f} gradient steps/s on {machines}"
+        ]
+        if self.learning_values is not None and self.matched_steps is not None:
+            parts.append(
+                f"learning at {self.matched_steps:,} env steps {self.learning.value}: training return"
+                f" {self.learning_values[0]:.2f} vs {self.learning_values[1]:.2f}"
+            )
+        else:
+            parts.append("learning at matched samples: not measurable (no training episode in common)")
+        return f"moved: {self.cause.value} ({'; '.join(parts)})"
 
 
 @dataclass(frozen=True)
@@ -106,18 +200,20 @@ class Comparison:
     reason: str
     metrics: tuple[MetricComparison, ...] = ()
     num_current: int = 0
-    num_baseline: int = 0
+    num_baseline: int | None = None
+    """``None``: no stored baseline."""
+    attribution: Attribution | None = None
 
+    @property
+    def seeds(self) -> str:
+        """``5 seeds vs 5`` or ``3 seeds vs no stored baseline``."""
+        base = "no stored baseline" if self.num_baseline is None else f"{self.num_baseline}"
+        return f"{self.num_current} seeds vs {base}"
 
-def classify(difference: Interval, tolerance: float) -> Verdict:
-    """The verdict of a difference interval against a symmetric tolerance."""
-    if difference.high < -tolerance:
-        return Verdict.REGRESSED
-    if difference.low > tolerance:
-        return Verdict.IMPROVED
-    if -tolerance <= difference.low and difference.high <= tolerance:
-        return Verdict.UNCHANGED
-    return Verdict.INCONCLUSIVE
+    @property
+    def line(self) -> str:
+        """The verdict line of the terminal and the report."""
+        return f"{self.verdict.value:>12}  {self.task} / {self.preset}  ({self.seeds})"
 
 
 def combine(verdicts: Iterable[Verdict]) -> Verdict:
@@ -129,24 +225,41 @@ def combine(verdicts: Iterable[Verdict]) -> Verdict:
     return Verdict.UNCHANGED
 
 
+def verdict_of(test: PermutationTest, level: float, tolerance: float) -> Verdict:
+    """The verdict of one permutation test at ``level`` with the least effect ``tolerance``."""
+    if test.p_lower <= level and test.difference < -tolerance:
+        return Verdict.REGRESSED
+    if test.p_upper <= level and test.difference > tolerance:
+        return Verdict.IMPROVED
+    if test.smallest_p > level:
+        return Verdict.INCONCLUSIVE
+    return Verdict.UNCHANGED
+
+
 def compare_metric(
     current: np.ndarray,
     baseline: np.ndarray,
     metric: str,
     rule: CompareRule,
     *,
+    task: str,
+    level: float,
+    keys: tuple[str, str],
     seed: int,
-    key: str,
     reps: int,
 ) -> MetricComparison:
-    """Compare ``(runs, 1)`` arrays of one metric."""
-    stat_name = {"iqm": "IQM", "median": "Median", "mean": "Mean"}[rule.statistic]
-    cur = aggregate_metrics({key: current}, seed, reps)[key][stat_name]
-    base = aggregate_metrics({f"{key}/baseline": baseline}, seed, reps)[f"{key}/baseline"][stat_name]
-    difference = statistic_difference(current, baseline, rule.statistic, seed=seed, key=key, reps=reps)
-    tolerance = rule.tolerance_for(base.point)
-    poi = probability_of_improvement({key: (current, baseline)}, seed, reps)[key]
-    return MetricComparison(metric, classify(difference, tolerance), cur, base, difference, tolerance, poi)
+    """Compare ``(runs,)`` values of one metric; ``keys`` name tonight's and the baseline's intervals."""
+    test = permutation_test(current, baseline, rule.statistic)
+    tolerance = rule.tolerance_for(task, metric)
+    verdict = verdict_of(test, level, tolerance)
+    now_key, base_key = keys
+    now = aggregate_metrics({now_key: current[:, None]}, seed, reps)[now_key]["IQM"]
+    base = aggregate_metrics({base_key: baseline[:, None]}, seed, reps)[base_key]["IQM"]
+    poi = probability_of_improvement({now_key: (current[:, None], baseline[:, None])}, seed, reps)[now_key]
+    detectable = max(detectable_shift(baseline, current.size, level, POWER), tolerance)
+    return MetricComparison(
+        metric, verdict, now, base, test.difference, test.p_lower, test.p_upper, level, tolerance, detectable, poi
+    )
 
 
 SIMULATOR_PACKAGES = {"mujoco": "mujoco", "isaaclab": "isaaclab"}
@@ -164,6 +277,46 @@ def simulator_version(backend: str, provenance: dict[str, Any]) -> str | None:
     package = SIMULATOR_PACKAGES.get(backend, backend)
     version = (provenance.get("packages") or {}).get(package)
     return f"{package} {'.'.join(str(version).split('.')[:2])}" if version else None
+
+
+def eval_protocol(record: RunRecord) -> int:
+    """How a run was evaluated (`sacbench.train.EVAL_PROTOCOL`); records from before it was recorded are 1."""
+    return int(record.final.get(metrics.EVAL_PROTOCOL) or 1)
+
+
+def machine_name(hardware: dict[str, object]) -> str:
+    """``Intel Xeon ... (2 CPUs)`` or ``... + NVIDIA H100``: what a wall-clock result depends on."""
+    gpus = hardware.get("gpus") or []
+    names = ", ".join(str(g.get("name")) for g in gpus if isinstance(g, dict)) if isinstance(gpus, list) else ""
+    cpus = hardware.get("num_usable_cpus")
+    return f"{hardware.get('cpu_model', '?')}" + (f" ({cpus} CPUs)" if cpus else "") + (f" + {names}" if names else "")
+
+
+def _incomparable(  # noqa: PLR0911 (one return per reason, in the order a user checks them)
+    runs: list[RunRecord], good: list[RunRecord], baseline: Baseline, backend: str
+) -> str | None:
+    """Why ``runs`` cannot be compared with ``baseline`` at all, or ``None``."""
+    if (baseline.backend, baseline.scale) != (runs[0].backend, runs[0].scale):
+        return f"baseline is {baseline.backend}/{baseline.scale}, runs are {runs[0].backend}/{runs[0].scale}"
+    overrides = [overrides_of(r) for r in runs]
+    if any(o != baseline.overrides for o in overrides):
+        return f"hyperparameter overrides differ: baseline {baseline.overrides}, runs {overrides[0]}"
+    engines = {v for r in good if (v := simulator_version(backend, r.provenance)) is not None}
+    engine = simulator_version(backend, baseline.provenance)
+    if engine is not None and engines - {engine}:
+        return f"simulator differs: baseline {engine}, runs {', '.join(sorted(engines))}"
+    protocols = {eval_protocol(r) for r in good}
+    if protocols - {baseline.eval_protocol}:
+        return (
+            f"evaluation differs: baseline protocol {baseline.eval_protocol}, runs {sorted(protocols)}"
+            " (re-make the baseline: README, 'Baselines')"
+        )
+    budgets = {float(r.budget["seconds"]) for r in runs}
+    if budgets != {baseline.budget_s}:
+        return f"budget differs: baseline {baseline.budget_s:g} s, runs {sorted(budgets)} s"
+    if not good:
+        return "no finished run"
+    return None
 
 
 def compare_runs(
@@ -184,61 +337,123 @@ def compare_runs(
             reason = f"no stored baseline for {backend}/{scale}{note}"
             comparisons.append(Comparison(task, preset, Verdict.INCONCLUSIVE, reason, num_current=len(good)))
             continue
-        if (baseline.backend, baseline.scale) != (backend, scale):
-            reason = f"baseline is {baseline.backend}/{baseline.scale}, runs are {backend}/{scale}"
-            comparisons.append(Comparison(task, preset, Verdict.INCONCLUSIVE, reason))
-            continue
-        overrides = [overrides_of(r) for r in runs]
-        if any(o != baseline.overrides for o in overrides):
-            reason = f"hyperparameter overrides differ: baseline {baseline.overrides}, runs {overrides[0]}"
-            comparisons.append(Comparison(task, preset, Verdict.INCONCLUSIVE, reason))
-            continue
-        engines = {v for r in good if (v := simulator_version(backend, r.provenance)) is not None}
-        engine = simulator_version(backend, baseline.provenance)
-        if engine is not None and engines - {engine}:
-            reason = f"simulator differs: baseline {engine}, runs {', '.join(sorted(engines))}"
-            comparisons.append(Comparison(task, preset, Verdict.INCONCLUSIVE, reason))
-            continue
-        budgets = {float(r.budget["seconds"]) for r in runs}
-        if budgets != {baseline.budget_s}:
-            reason = f"budget differs: baseline {baseline.budget_s:g} s, runs {sorted(budgets)} s"
-            comparisons.append(Comparison(task, preset, Verdict.INCONCLUSIVE, reason))
-            continue
-        if not good:
-            comparisons.append(Comparison(task, preset, Verdict.INCONCLUSIVE, f"no finished run{note}"))
-            continue
-        details = []
-        for metric in gated_metrics(good[0].terrain):
-            values = np.array([r.metric(metric) for r in good])
-            if metric not in baseline.metrics or not np.isfinite(values).all():
-                continue
-            key = f"{backend}/{scale}/{task}/{preset}/{metric}"
-            details.append(
-                compare_metric(values[:, None], baseline.scores(metric), metric, rule, seed=seed, key=key, reps=reps)
+        why_not = _incomparable(runs, good, baseline, backend)
+        if why_not is not None:
+            comparisons.append(
+                Comparison(task, preset, Verdict.INCONCLUSIVE, why_not + note, (), len(good), len(baseline.seeds))
             )
+            continue
+        gated = [m for m in gated_metrics(good[0].terrain) if m in baseline.metrics]
+        level = rule.alpha / max(1, len(gated))
+        details = []
+        for metric in gated:
+            values = np.array([r.metric(metric) for r in good])
+            if not np.isfinite(values).all():
+                continue
+            keys = (
+                stat_key(backend, scale, task, preset, metric),
+                stat_key(backend, scale, task, preset, metric, baseline=True),
+            )
+            details.append(
+                compare_metric(
+                    values, np.asarray(baseline.metrics[metric]), metric, rule,
+                    task=task, level=level, keys=keys, seed=seed, reps=reps,
+                )
+            )  # fmt: skip
         verdict = combine(d.verdict for d in details) if details else Verdict.INCONCLUSIVE
+        attribution = attribute(good, baseline, rule, level)
+        reason = "; ".join(d.describe(rule.statistic) for d in details)
+        if attribution is not None:
+            reason += f"; {attribution.describe()}"
         note += _hardware_note(baseline, good)
-        reason = "; ".join(
-            f"{d.metric}: {rule.statistic} {d.current.point:.2f} vs {d.baseline.point:.2f}, difference"
-            f" {d.difference.format()} vs tolerance {d.tolerance:.2f} -> {d.verdict.value}"
-            for d in details
-        )
         comparisons.append(
-            Comparison(task, preset, verdict, reason + note, tuple(details), len(good), len(baseline.seeds))
+            Comparison(
+                task, preset, verdict, reason + note, tuple(details), len(good), len(baseline.seeds), attribution
+            )
         )
     return comparisons
 
 
-def _machine(hardware: dict[str, object]) -> str:
-    gpus = hardware.get("gpus") or []
-    names = ", ".join(str(g.get("name")) for g in gpus if isinstance(g, dict)) if isinstance(gpus, list) else ""
-    return f"{hardware.get('cpu_model', '?')}" + (f" + {names}" if names else "")
+def matched_learning(runs: Sequence[RunRecord], baseline: Baseline) -> tuple[int, np.ndarray, np.ndarray] | None:
+    """The training return of every run at the fewest env steps any run (tonight or baseline) took.
+
+    Returns:
+        ``(steps, tonight (n,), baseline (m,))``, or ``None`` when a run has no finished episode by then.
+    """
+    curves_now = [_curve(r.curves) for r in runs]
+    curves_base = [_curve(c) for c in baseline.curves]
+    if not curves_base or any(c is None for c in (*curves_now, *curves_base)):
+        return None
+    ends = [c[0][-1] for c in (*curves_now, *curves_base)]  # type: ignore[index]
+    steps = int(min(ends))
+
+    def at(curve: tuple[np.ndarray, np.ndarray] | None) -> float:
+        assert curve is not None
+        x, y = curve
+        return float(resample_curve(x, y, np.array([steps]))[0]) if x[0] <= steps else math.nan
+
+    now, base = np.array([at(c) for c in curves_now]), np.array([at(c) for c in curves_base])
+    if not (np.isfinite(now).all() and np.isfinite(base).all()):
+        return None
+    return steps, now, base
+
+
+def _curve(rows: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(env steps, training return)`` of the rows with a finished episode, or ``None``."""
+    pairs = [(r["env_steps"], r["return_mean"]) for r in rows if r.get("return_mean") is not None]
+    if not pairs:
+        return None
+    x, y = np.array(pairs, dtype=float).T
+    return x, y
+
+
+def attribute(runs: Sequence[RunRecord], baseline: Baseline, rule: CompareRule, level: float) -> Attribution | None:
+    """Throughput and learning at matched samples, tonight against the baseline (``None``: not stored)."""
+    if not baseline.throughput.get(metrics.ENV_FPS):
+        return None
+    fps_now = np.array([r.metric(metrics.ENV_FPS) for r in runs])
+    fps_base = np.asarray(baseline.throughput[metrics.ENV_FPS], dtype=float)
+    grad_now = np.array([r.metric(metrics.GRAD_STEPS_PER_S) for r in runs])
+    grad_base = np.asarray(baseline.throughput.get(metrics.GRAD_STEPS_PER_S, [math.nan]), dtype=float)
+    if not (np.isfinite(fps_now).all() and np.isfinite(fps_base).all()):
+        return None
+    # Throughput is compared on its logarithm: a machine 20 % slower is the same change at any speed.
+    throughput = verdict_of(permutation_test(np.log(fps_now), np.log(fps_base), "mean"), level, 0.0)
+    matched = matched_learning(runs, baseline)
+    if matched is None:
+        learning, values, steps = Verdict.INCONCLUSIVE, None, None
+    else:
+        steps, now, base = matched
+        tolerance = rule.tolerance_for(runs[0].task, metrics.EVAL_RETURN)
+        learning = verdict_of(permutation_test(now, base, rule.statistic), level, tolerance)
+        values = (float(np.mean(now)), float(np.mean(base)))
+    moved = {Verdict.IMPROVED, Verdict.REGRESSED}
+    cause = {
+        (True, True): Cause.BOTH,
+        (True, False): Cause.THROUGHPUT,
+        (False, True): Cause.LEARNING,
+        (False, False): Cause.NOTHING,
+    }[(throughput in moved, learning in moved)]
+    machine = (
+        machine_name(runs[0].provenance.get("hardware") or {}),
+        machine_name(baseline.provenance.get("hardware") or {}),
+    )
+    return Attribution(
+        cause,
+        (float(np.mean(fps_now)), float(np.mean(fps_base))),
+        (float(np.nanmean(grad_now)), float(np.nanmean(grad_base))),
+        throughput,
+        steps,
+        learning,
+        values,
+        machine,
+    )  # fmt: skip
 
 
 def _hardware_note(baseline: Baseline, runs: list[RunRecord]) -> str:
     """Budgets are wall-clock: say so when the baseline was measured on another machine."""
-    theirs = _machine(baseline.provenance.get("hardware") or {})
-    ours = {_machine(r.provenance.get("hardware") or {}) for r in runs}
+    theirs = machine_name(baseline.provenance.get("hardware") or {})
+    ours = {machine_name(r.provenance.get("hardware") or {}) for r in runs}
     if ours == {theirs}:
         return ""
     return f"; note: the baseline ran on {theirs}, these runs on {', '.join(sorted(ours))} (wall-clock budgets)"

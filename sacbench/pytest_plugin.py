@@ -14,7 +14,7 @@ import argparse
 import os
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ def parse_budget_option(text: str) -> float:
 
 
 def parse_compare_rule(text: str) -> Any:
-    """``iqm:5%``, ``mean:0.5`` or ``none``."""
+    """``mean@0.05``, ``iqm:5%``, ``mean:0.5@0.01`` or ``none``."""
     from sacbench.compare import CompareRule
 
     if text.strip().lower() == "none":
@@ -159,9 +159,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--sacbench-compare-fail",
         metavar="RULE",
         type=parse_compare_rule,
-        default="iqm:10%",
-        help="Fail the session when a preset regresses: <stat>:<tolerance>, e.g. iqm:5%% or mean:0.5; 'none' to"
-        " only report. Default: 'iqm:10%%'.",
+        default="mean@0.05",
+        help="Fail the session when a preset regresses: <stat>[:<least effect>][@<false-alarm level>], e.g."
+        " mean@0.05, iqm:5%%@0.01 (5 %% of the task's best return), mean:0.5; 'none' to only report."
+        " Default: 'mean@0.05'.",
     )
     group.addoption(
         "--sacbench-update-baselines",
@@ -590,7 +591,11 @@ def sacbench_run(request: pytest.FixtureRequest, sacbench_state: SacbenchState) 
         else:
             from sacbench.train import train
 
-            record = train(run_config(state, case))
+            def line(status: str) -> None:
+                _terminal_line(request.config, f"  {case.id}: {status}")
+
+            # A live line per item (the controller's terminal; xdist workers have none to write to).
+            record = train(replace(run_config(state, case), on_progress=None if state.is_worker else line))
         save_run(record, state.runs_dir)  # written once, by this process
         for key in (metrics.EVAL_RETURN, metrics.TERRAIN_LEVEL, metrics.ENV_STEPS):
             request.node.user_properties.append((key, record.final.get(key)))
@@ -683,8 +688,14 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         reason = dict(report.user_properties).get(UNASSERTED)
         tr.write_line(f"  UNASSERTED  {report.nodeid}: {reason}", yellow=True)
     for c in state.report.comparisons:
-        line = f"{c.verdict.value:>12}  {c.task} / {c.preset}  ({c.num_current} seeds vs {c.num_baseline})"
-        tr.write_line(line, red=c.verdict.value == "regressed", green=c.verdict.value == "improved")
+        tr.write_line(c.line, red=c.verdict.value == "regressed", green=c.verdict.value == "improved")
+        ret = next((m for m in c.metrics if m.metric == metrics.EVAL_RETURN), None)
+        if ret is not None and c.verdict.value == "unchanged":
+            tr.write_line(
+                f"{'':14}detects a change of {ret.detectable:.2f} or more in eval return with 80 % probability"
+            )
+        if c.attribution is not None and c.verdict.value in ("regressed", "improved"):
+            tr.write_line(f"{'':14}{c.attribution.describe()}")
     for c in state.report.regressions:
         tr.write_line(f"REGRESSED {c.task} / {c.preset}: {c.reason}", red=True, bold=True)
     if state.report.regressions and state.compare_rule is None:

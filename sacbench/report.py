@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import html
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +21,8 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from sacbench import metrics
-from sacbench.compare import CompareRule, Comparison, Verdict
+from sacbench.baselines import Baseline, stat_key
+from sacbench.compare import DEFAULT_RULE, CompareRule, Comparison, Verdict
 from sacbench.records import RunRecord, save_run, to_jsonable, usable, write_json_atomic
 from sacbench.stats import (
     CONFIDENCE,
@@ -33,8 +34,7 @@ from sacbench.stats import (
     probability_of_improvement,
     resample_curve,
 )
-from sacbench.tasks import get_task
-from sacbench.tasks.velocity import RewardKind
+from sacbench.tasks import return_scale
 
 REFERENCE_PRESET = "ppo_sb3"
 """Presets are compared to this one in the probability-of-improvement figure (when it ran)."""
@@ -44,16 +44,6 @@ GRID_POINTS = 40
 def session_name(now: datetime | None = None) -> str:
     """UTC timestamp usable as a folder name: ``2026-11-24T02-13-45Z``."""
     return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H-%M-%SZ")
-
-
-def return_scale(task: str) -> float:
-    """Best possible return: perfect tracking, no penalty (sum of tracking weights x episode seconds).
-
-    Used to normalise returns to [.., 1] for the optimality gap and performance profiles.
-    """
-    cfg = get_task(task).cfg
-    tracking = (RewardKind.TRACK_LIN_VEL_XY_EXP, RewardKind.TRACK_ANG_VEL_Z_EXP)
-    return sum(t.weight for t in cfg.rewards if t.kind in tracking) * cfg.episode_length_s
 
 
 # --------------------------------------------------------------------------------------- tables
@@ -124,13 +114,17 @@ def summarize(records: Sequence[RunRecord], seed: int, reps: int) -> list[Summar
         s = Summary(task, preset, [r.seed for r in good], [r.run_id for r in runs if not usable(r)])
         s.budget_s = float(runs[0].budget["seconds"])
         if good:
+            # The gate's keys (`stat_key`): a verdict and this table print the same interval.
+            backend, scale = good[0].backend, good[0].scale
             returns = np.array([[r.metric(metrics.EVAL_RETURN)] for r in good])
-            s.ret = aggregate_metrics({f"{task}/{preset}": returns}, seed, reps)[f"{task}/{preset}"]
-            key = f"{task}/{preset}/normalized"
+            key = stat_key(backend, scale, task, preset, metrics.EVAL_RETURN)
+            s.ret = aggregate_metrics({key: returns}, seed, reps)[key]
+            key = f"{key}/normalized"
             s.ret_normalized = aggregate_metrics({key: returns / return_scale(task)}, seed, reps)[key]
             levels = np.array([[r.metric(metrics.TERRAIN_LEVEL)] for r in good])
             if np.isfinite(levels).all() and runs[0].terrain == "rough":
-                s.level = aggregate_metrics({f"{task}/{preset}/level": levels}, seed, reps)[f"{task}/{preset}/level"]
+                key = stat_key(backend, scale, task, preset, metrics.TERRAIN_LEVEL)
+                s.level = aggregate_metrics({key: levels}, seed, reps)[key]
         summaries.append(s)
     return summaries
 
@@ -154,15 +148,22 @@ def _colors(presets: Sequence[str]) -> dict[str, Any]:
     return {p: palette[i % len(palette)] for i, p in enumerate(presets)}
 
 
-def _curve_matrix(runs: Sequence[RunRecord], x_key: str, y_key: str, grid: np.ndarray) -> np.ndarray | None:
-    """``(num_runs, len(grid))`` resampled curves; runs without any value are dropped."""
+def _curve_matrix(
+    curves: Sequence[Sequence[dict[str, Any]]], x_key: str, y_key: str, grid: np.ndarray
+) -> np.ndarray | None:
+    """``(num_runs, len(grid))`` resampled curves (one list of rows per run); runs without any value are dropped."""
     rows = []
-    for r in runs:
-        x = np.array([np.nan if row.get(x_key) is None else row[x_key] for row in r.curves], dtype=float)
-        y = np.array([np.nan if row.get(y_key) is None else row[y_key] for row in r.curves], dtype=float)
+    for curve in curves:
+        x = np.array([np.nan if row.get(x_key) is None else row[x_key] for row in curve], dtype=float)
+        y = np.array([np.nan if row.get(y_key) is None else row[y_key] for row in curve], dtype=float)
         if np.isfinite(y).any():
             rows.append(resample_curve(x, y, grid))
     return np.array(rows) if rows else None
+
+
+def _curve_end(curves: Sequence[Sequence[dict[str, Any]]], x_key: str) -> float:
+    """The largest x every run reached."""
+    return min((max((row.get(x_key) or 0) for row in curve) if curve else 0) for curve in curves)
 
 
 def plot_curves(
@@ -175,8 +176,15 @@ def plot_curves(
     reps: int,
     ylabel: str,
     colors: dict[str, Any] | None = None,
+    baselines: Mapping[tuple[str, str], Baseline] | None = None,
 ) -> Path | None:
-    """IQM across seeds of a curve against ``x_key``, with 95 % CI bands; one panel per task."""
+    """IQM across seeds of a curve against ``x_key``, with 95 % CI bands; one panel per task.
+
+    With ``baselines``, each preset's baseline curve is drawn dashed in the preset's colour beneath
+    tonight's (baselines keep time, env steps and training return per seed).  The y-range covers
+    the presets expected to learn, after their first tenth: a negative control's -300 of random
+    flailing would flatten every other curve, so it is drawn clipped and labelled "off scale".
+    """
     plt = _plt()
     by_task: dict[str, dict[str, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
@@ -189,28 +197,26 @@ def plot_curves(
     fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 3.6), squeeze=False)
     drawn = False
     for ax, task in zip(axes[0], tasks, strict=True):
-        shown: list[np.ndarray] = []
+        shown: dict[str, np.ndarray] = {}
+        lines = {}
         for preset, runs in sorted(by_task[task].items()):
-            end = min(max((row.get(x_key) or 0) for row in r.curves) for r in runs)
-            if end <= 0:
-                continue
-            grid = np.linspace(0, end, GRID_POINTS)
-            matrix = _curve_matrix(runs, x_key, y_key, grid)
-            if matrix is None:
-                continue
-            point, ci = iqm_curves({f"{task}/{preset}/{x_key}/{y_key}": matrix}, seed, reps)[
-                f"{task}/{preset}/{x_key}/{y_key}"
-            ]
-            ax.plot(grid, point, color=colors[preset], label=f"{preset} (n={len(matrix)})")
-            ax.fill_between(grid, ci[0], ci[1], color=colors[preset], alpha=0.2)
-            shown.append(ci[:, GRID_POINTS // 10 :])
-            drawn = True
-        if shown:
-            # The first random-policy episodes (returns of -700 with legacy bounds) would flatten
-            # everything else: the y-range covers the curves after their first tenth.
-            low, high = min(float(c.min()) for c in shown), max(float(c.max()) for c in shown)
-            margin = 0.08 * max(high - low, 1e-6)
-            ax.set_ylim(low - margin, high + margin)
+            series = [("", [r.curves for r in runs], "-")]
+            baseline = (baselines or {}).get((task, preset))
+            if baseline is not None and baseline.curves and y_key in baseline.curves[0][0]:
+                series.append((" baseline", baseline.curves, "--"))
+            for suffix, curves, style in series:
+                end = _curve_end(curves, x_key)
+                grid = np.linspace(0, end, GRID_POINTS)
+                matrix = _curve_matrix(curves, x_key, y_key, grid) if end > 0 else None
+                if matrix is None:
+                    continue
+                key = f"{task}/{preset}{suffix}/{x_key}/{y_key}"
+                point, ci = iqm_curves({key: matrix}, seed, reps)[key]
+                (line,) = ax.plot(grid, point, style, color=colors[preset], label=f"{preset}{suffix} (n={len(matrix)})")
+                ax.fill_between(grid, ci[0], ci[1], color=colors[preset], alpha=0.2 if not suffix else 0.08)
+                shown[f"{preset}{suffix}"], lines[f"{preset}{suffix}"] = ci[:, GRID_POINTS // 10 :], line
+                drawn = True
+        _fit_y(ax, shown, lines)
         ax.set_title(task)
         ax.set_xlabel({"time_s": "training time (s, compile excluded)", "env_steps": "env steps"}[x_key])
         ax.set_ylabel(ylabel)
@@ -223,6 +229,27 @@ def plot_curves(
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _fit_y(ax: Any, shown: dict[str, np.ndarray], lines: dict[str, Any]) -> None:
+    """The y-range of the learning presets' bands after their first tenth; others clipped and labelled."""
+    if not shown:
+        return
+    learners = {k: v for k, v in shown.items() if _learns(k.removesuffix(" baseline"))} or shown
+    low, high = min(float(c.min()) for c in learners.values()), max(float(c.max()) for c in learners.values())
+    margin = 0.08 * max(high - low, 1e-6)
+    low, high = low - margin, high + margin
+    ax.set_ylim(low, high)
+    for name, band in shown.items():
+        if name not in learners and (band.max() < low or band.min() > high):
+            lines[name].set_label(f"{lines[name].get_label()}, off scale: {float(np.median(band)):.0f}")
+
+
+def _learns(preset: str) -> bool:
+    """Whether a preset is expected to learn (unknown presets, e.g. preset files, count as learning)."""
+    from sacbench.algos import PRESETS
+
+    return PRESETS[preset].learns if preset in PRESETS else True
 
 
 def plot_intervals(summaries: Sequence[Summary], path: Path) -> Path | None:
@@ -275,7 +302,9 @@ def plot_probability_of_improvement(poi: dict[str, Interval], path: Path) -> Pat
 
     estimates = {k: v.point for k, v in poi.items()}
     intervals = {k: np.array([v.low, v.high]) for k, v in poi.items()}
-    fig, ax = plt.subplots(figsize=(6, 0.45 * len(poi) + 1.2))
+    # rliable prints the pair's names on both sides and a header above each column: below about
+    # 2.6 inches a single pair's headers and tick labels overprint each other.
+    fig, ax = plt.subplots(figsize=(7, max(2.6, 0.5 * len(poi) + 1.6)))
     plot_utils.plot_probability_of_improvement(
         estimates, intervals, ax=ax, pair_separator=",", xticks=[0.0, 0.25, 0.5, 0.75, 1.0]
     )
@@ -464,6 +493,7 @@ class _Context:
     environment: dict[str, Any]
     seed: int
     reps: int
+    baselines: dict[tuple[str, str], Baseline] = field(default_factory=dict)
 
     @property
     def backends(self) -> str:
@@ -501,10 +531,15 @@ def _header(doc: Document, ctx: _Context) -> None:
 
 def _verdicts(doc: Document, comparisons: Sequence[Comparison], rule: CompareRule | None) -> None:
     doc.heading("Verdicts against the stored baseline")
+    rule = rule or DEFAULT_RULE
     doc.paragraph(
-        f"Rule {rule}: the 95 % CI of the difference (current - baseline) against the tolerance;"
-        " regressed = entirely below -tolerance, improved = entirely above, unchanged = inside,"
-        " inconclusive = otherwise. P(now > baseline) is rliable's probability of improvement."
+        f"Rule {rule}: per gated metric, an exact permutation test of the difference of the {rule.statistic}s"
+        f" over the seeds, one-sided each way, at level {rule.alpha:g} shared among the metrics (Bonferroni):"
+        " a night where nothing changed reads regressed with probability at most that level."
+        " unchanged = no significant change; 'detects' is the change found with 80 % probability at these"
+        " seed counts. inconclusive = nothing comparable or too few seeds. 'moved' says whether throughput"
+        " (env steps/s) or learning at matched env steps changed. P(now > baseline) is rliable's"
+        " probability of improvement."
     )
     rows = []
     for c in comparisons:
@@ -513,15 +548,18 @@ def _verdicts(doc: Document, comparisons: Sequence[Comparison], rule: CompareRul
             [
                 ret.current.format(),
                 ret.baseline.format(),
-                ret.difference.format(),
+                f"{ret.difference:+.2f}",
+                f"{ret.detectable:.2f}",
                 ret.probability_of_improvement.format(),
             ]
             if ret
-            else ["--"] * 4
+            else ["--"] * 5
         )
-        rows.append([c.task, c.preset, c.verdict.value, *values, f"{c.num_current} / {c.num_baseline}", c.reason])
-    headers = ["task", "preset", "verdict", "return now", "baseline", "difference [CI]", "P(now > baseline)"]
-    doc.table([*headers, "seeds now / base", "details"], rows)
+        moved = c.attribution.cause.value if c.attribution is not None else "--"
+        rows.append([c.task, c.preset, c.verdict.value, moved, *values, c.seeds, c.reason])
+    headers = ["task", "preset", "verdict", "moved", "IQM now [CI]", "IQM baseline [CI]",
+               f"{rule.statistic} difference", "detects (80 %)", "P(now > baseline)"]  # fmt: skip
+    doc.table([*headers, "seeds", "details"], rows)
 
 
 def _results(doc: Document, ctx: _Context) -> None:
@@ -565,13 +603,15 @@ def _figures(doc: Document, ctx: _Context, folder: Path) -> None:
     rough = [r for r in records if r.terrain == "rough"]
     pairs = probability_pairs(records)
     poi = probability_of_improvement(pairs, seed, reps) if pairs else {}
+    base = ctx.baselines
+    against = " over the baseline's (dashed)" if base else ""
     specs = [
         (plot_curves(records, "time_s", "return_mean", folder / "curves_time.png", seed=seed, reps=reps,
-                     ylabel="episode return", colors=colors),
-         "Training episode return against wall-clock (IQM across seeds, 95 % CI band)"),
+                     ylabel="episode return", colors=colors, baselines=base),
+         f"Training episode return against wall-clock{against} (IQM across seeds, 95 % CI band)"),
         (plot_curves(records, "env_steps", "return_mean", folder / "curves_samples.png", seed=seed, reps=reps,
-                     ylabel="episode return", colors=colors),
-         "Training episode return against samples (IQM across seeds, 95 % CI band)"),
+                     ylabel="episode return", colors=colors, baselines=base),
+         f"Training episode return against samples{against} (IQM across seeds, 95 % CI band)"),
         (plot_curves(rough, "time_s", "terrain_level", folder / "terrain_levels.png", seed=seed, reps=reps,
                      ylabel="mean terrain level", colors=colors),
          "Terrain curriculum level against wall-clock, rough tasks (IQM across seeds, 95 % CI band)"),
@@ -617,6 +657,7 @@ def build_report(
     seed: int = 0,
     reps: int = DEFAULT_REPS,
     title: str | None = None,
+    baselines: Mapping[tuple[str, str], Baseline] | None = None,
 ) -> ReportResult:
     """Write the report of ``records`` into ``out``.
 
@@ -628,6 +669,8 @@ def build_report(
         seed: Bootstrap seed (stated in the report).
         reps: Bootstrap replications.
         title: Report title (default: the folder name).
+        baselines: The baselines the verdicts compared against, by ``(task, preset)``: their
+            curves are drawn beneath tonight's.
 
     Raises:
         ValueError: If there is no record.
@@ -642,7 +685,10 @@ def build_report(
             save_run(record, out / "runs")
     for stale in figures.glob("*.png"):
         stale.unlink()
-    ctx = _Context(ordered, results_frame(ordered), summarize(ordered, seed, reps), _environment(ordered), seed, reps)
+    ctx = _Context(
+        ordered, results_frame(ordered), summarize(ordered, seed, reps), _environment(ordered), seed, reps,
+        dict(baselines or {}),
+    )  # fmt: skip
     ctx.frame.to_csv(out / "results.csv", index=False)
     write_json_atomic(out / "environment.json", to_jsonable(ctx.environment))
     caption = (
@@ -663,7 +709,14 @@ def build_report(
     doc.bullets(_HOW_TO_READ)
     (out / "index.md").write_text(doc.markdown(out), encoding="utf-8")
     (out / "index.html").write_text(doc.html(), encoding="utf-8")
+    if comparisons:
+        verdicts = {"rule": str(rule or DEFAULT_RULE), "verdicts": to_jsonable(list(comparisons))}
+        write_json_atomic(out / VERDICTS_FILE, verdicts)
     return ReportResult(out, tuple(comparisons))
+
+
+VERDICTS_FILE = "verdicts.json"
+"""The session's verdicts as data (read by `sacbench.history`)."""
 
 
 _KEY_PACKAGES = {"sacbench", "torch", "jax", "sbx-rl", "stable-baselines3", "mujoco", "rliable", "isaaclab"}

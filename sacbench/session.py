@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sacbench import metrics
-from sacbench.baselines import build_baseline, group_runs, load_baselines, save_baseline
+from sacbench.baselines import Baseline, build_baseline, group_runs, load_baselines, save_baseline
 from sacbench.compare import DEFAULT_RULE, CompareRule, Comparison, compare_runs
 from sacbench.records import RunRecord, load_runs
 from sacbench.report import ReportResult, build_report
@@ -51,13 +51,20 @@ def gate(
     rule: CompareRule = DEFAULT_RULE,
     seed: int = 0,
     reps: int = DEFAULT_REPS,
-) -> list[Comparison]:
-    """Verdicts of ``records`` against the baselines under ``baseline_root``, per backend and scale."""
+) -> tuple[list[Comparison], dict[tuple[str, str], Baseline]]:
+    """Verdicts of ``records`` against the baselines under ``baseline_root``, per backend and scale.
+
+    Returns:
+        The verdicts, and the baselines they used by ``(task, preset)`` (for the report's curves).
+    """
     comparisons: list[Comparison] = []
+    used: dict[tuple[str, str], Baseline] = {}
     for backend, scale in sorted({(r.backend, r.scale) for r in records}):
         mine = [r for r in records if (r.backend, r.scale) == (backend, scale)]
-        comparisons += compare_runs(mine, load_baselines(baseline_root, backend, scale), rule, seed, reps)
-    return comparisons
+        baselines = load_baselines(baseline_root, backend, scale)
+        comparisons += compare_runs(mine, baselines, rule, seed, reps)
+        used.update({key: b for key, b in baselines.items() if any((r.task, r.preset) == key for r in mine)})
+    return comparisons, used
 
 
 def write_baselines(
@@ -104,9 +111,10 @@ def finish_session(
     """
     notes: list[str] = []
     comparisons: list[Comparison] = []
+    used: dict[tuple[str, str], Baseline] = {}
     if baseline_root is not None and update_baselines:
         notes = write_baselines(records, baseline_root, seed, reps)
     elif baseline_root is not None:
-        comparisons = gate(records, baseline_root, rule, seed, reps)
-    report = build_report(records, out, comparisons, rule=rule, seed=seed, reps=reps)
+        comparisons, used = gate(records, baseline_root, rule, seed, reps)
+    report = build_report(records, out, comparisons, rule=rule, seed=seed, reps=reps, baselines=used)
     return SessionResult(report, tuple(notes))

@@ -14,12 +14,16 @@ Score arrays are shaped ``(num_runs, num_tasks)`` as in rliable.  Unlike rliable
 
 from __future__ import annotations
 
+import itertools
+import math
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import t as t_dist
+from scipy.stats import trim_mean
 
 DEFAULT_REPS = 2000
 """Bootstrap replications: rliable defaults to 50,000; 2,000 keeps the 95 % bounds stable to within
@@ -162,33 +166,112 @@ def probability_of_improvement(
     return {k: Interval(float(points[k]), float(np.ravel(cis[k])[0]), float(np.ravel(cis[k])[1])) for k in points}
 
 
-def statistic_difference(
-    current: np.ndarray,
-    baseline: np.ndarray,
-    statistic: str,
-    *,
-    seed: int,
-    key: str,
-    reps: int = DEFAULT_REPS,
-) -> Interval:
-    """``stat(current) - stat(baseline)`` with an independent stratified-bootstrap CI.
+STATISTICS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    # Along the last axis; the IQM is rliable's (scipy's 25 % trimmed mean), so a permutation of
+    # one task's runs gives the number rliable would print.
+    "iqm": lambda x: trim_mean(x, 0.25, axis=-1),
+    "median": lambda x: np.median(x, axis=-1),
+    "mean": lambda x: np.mean(x, axis=-1),
+}
+"""The statistics a comparison can be made on, computed along the last axis."""
+MAX_EXACT_ARRANGEMENTS = 20_000
+"""Up to this many splits the permutation test enumerates them all (exact p-values); beyond, it
+draws as many at random.  5 vs 5 seeds is 252 splits, 10 vs 10 is 184,756."""
+
+
+@dataclass(frozen=True)
+class PermutationTest:
+    """``stat(current) - stat(baseline)`` and its one-sided permutation p-values.
+
+    Under the null hypothesis that both sets of runs come from one distribution, every split of the
+    pooled runs into groups of the same sizes is equally likely; ``p_lower`` is the share of splits
+    whose difference is at most the observed one (evidence of a drop), ``p_upper`` at least
+    (evidence of a gain).  Both count the observed split, so each one-sided test at level ``alpha``
+    rejects with probability at most ``alpha`` when nothing changed, whatever the distribution.
+    """
+
+    difference: float
+    p_lower: float
+    p_upper: float
+    smallest_p: float
+    """The smallest p-value these seed counts can give (1 / number of splits): a test at a level
+    below it can never reject."""
+    exact: bool
+
+
+def permutation_test(
+    current: np.ndarray, baseline: np.ndarray, statistic: str, *, seed: int = 0, key: str = ""
+) -> PermutationTest:
+    """Exact (or, for many seeds, Monte Carlo) permutation test of a difference of ``statistic``.
 
     Args:
-        current: ``(num_runs, num_tasks)``.
-        baseline: ``(num_runs', num_tasks)``.
-        statistic: ``"iqm"``, ``"median"`` or ``"mean"``.
-        seed: Report seed.
-        key: Names the comparison (derives the bootstrap seed).
-        reps: Bootstrap replications.
-    """
-    from rliable import metrics
+        current: ``(n,)`` per-run values of tonight.
+        baseline: ``(m,)`` per-run values of the baseline.
+        statistic: ``"iqm"``, ``"median"`` or ``"mean"`` (`STATISTICS`).
+        seed: Seed of the random splits (only used beyond `MAX_EXACT_ARRANGEMENTS`).
+        key: Names the comparison (derives the random splits' seed).
 
-    stat = {"iqm": metrics.aggregate_iqm, "median": np.median, "mean": metrics.aggregate_mean}[statistic]
-    arrays = validate_scores({"current": current, "baseline": baseline}, name=key)
-    points, cis = _interval_estimates(
-        {key: (arrays["current"], arrays["baseline"])}, lambda x, y: np.array([stat(x) - stat(y)]), seed, reps
-    )
-    return Interval(float(points[key][0]), float(cis[key][0, 0]), float(cis[key][1, 0]))
+    Raises:
+        ValueError: For an unknown statistic, an empty group or a non-finite value.
+    """
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic {statistic!r}: expected one of {', '.join(STATISTICS)}")
+    cur, base = np.ravel(current).astype(float), np.ravel(baseline).astype(float)
+    if cur.size == 0 or base.size == 0 or not (np.isfinite(cur).all() and np.isfinite(base).all()):
+        raise ValueError(f"{key or 'permutation test'}: needs finite values on both sides; got {cur} and {base}")
+    stat = STATISTICS[statistic]
+    pooled, n = np.concatenate([cur, base]), cur.size
+    total = math.comb(pooled.size, n)
+    exact = total <= MAX_EXACT_ARRANGEMENTS
+    if exact:
+        chosen = np.array(list(itertools.combinations(range(pooled.size), n)))
+    else:
+        rng = np.random.default_rng(derive_seed(seed, "permutation", key))
+        chosen = np.argsort(rng.random((MAX_EXACT_ARRANGEMENTS, pooled.size)), axis=1)[:, :n]
+    in_current = np.zeros((chosen.shape[0], pooled.size), dtype=bool)
+    np.put_along_axis(in_current, chosen, True, axis=1)
+    # Each row of `in_current` is one split; the groups keep their sizes, so they reshape cleanly.
+    groups_cur = pooled[np.nonzero(in_current)[1]].reshape(-1, n)
+    groups_base = pooled[np.nonzero(~in_current)[1]].reshape(-1, base.size)
+    differences = stat(groups_cur) - stat(groups_base)
+    observed = float(stat(cur) - stat(base))
+    slack = 1e-9 * max(1.0, abs(observed))  # float sums of the same runs in another order
+    if exact:
+        p_lower = float(np.mean(differences <= observed + slack))
+        p_upper = float(np.mean(differences >= observed - slack))
+        smallest = 1.0 / total
+    else:  # the observed split counts once more (Phipson & Smyth 2010): never p = 0
+        p_lower = float((np.sum(differences <= observed + slack) + 1) / (differences.size + 1))
+        p_upper = float((np.sum(differences >= observed - slack) + 1) / (differences.size + 1))
+        smallest = 1.0 / (differences.size + 1)
+    return PermutationTest(observed, p_lower, p_upper, smallest, exact)
+
+
+def detectable_shift(baseline: np.ndarray, num_current: int, alpha: float, power: float = 0.8) -> float:
+    """The smallest shift a one-sided test at ``alpha`` detects with probability ``power``.
+
+    The normal-theory sample-size relation (Colas et al. 2018, "How Many Random Seeds?", eq. 4):
+    ``(t_{1-alpha} + t_{power}) * s * sqrt(1/n + 1/m)`` with ``s`` the baseline runs' standard
+    deviation and ``n + m - 2`` degrees of freedom.  It is known before the night runs (only the
+    baseline's spread and tonight's seed count enter).  ``benchmarks/gate_power.py`` checks it
+    against the real gate by simulation.
+
+    Args:
+        baseline: ``(m,)`` per-run baseline values.
+        num_current: Tonight's number of runs.
+        alpha: The one-sided level.
+        power: Detection probability.
+
+    Returns:
+        The shift in the metric's units; ``nan`` with fewer than 2 baseline runs or 1 current run.
+    """
+    values = np.ravel(baseline).astype(float)
+    m, n = values.size, num_current
+    if m < 2 or n < 1:
+        return float("nan")
+    df = n + m - 2
+    spread = float(np.std(values, ddof=1))
+    return float((t_dist.ppf(1 - alpha, df) + t_dist.ppf(power, df)) * spread * math.sqrt(1 / n + 1 / m))
 
 
 def performance_profiles(

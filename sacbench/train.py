@@ -128,6 +128,10 @@ class RunConfig:
     """Record curve rows every this many env steps instead (deterministic row positions)."""
     tensorboard_dir: Path | None = None
     progress: bool = False
+    on_progress: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
+    """Called every ``progress_every_s`` training seconds with a one-line status (the pytest plugin
+    prints it on the terminal: elapsed of budget, env steps, recent training return)."""
+    progress_every_s: float = 15.0
     overrun_tolerance_s: float | None = None
     """Overrun above which the run is ``budget_overrun``; default max(5 s, 5 % of the budget)."""
     backend_options: Mapping[str, Any] = field(default_factory=dict)
@@ -241,6 +245,7 @@ class RunState:
     _last_row_episode: int = 0
     _bar: Any = None
     _bar_time: float = 0.0
+    _line_time: float = 0.0
 
     def start_clock(self) -> None:
         """Start the budget clock (and the progress bar) when ``learn`` starts."""
@@ -290,11 +295,20 @@ class RunState:
             recent = self.returns[-100:]
             self._bar.set_postfix(steps=f"{model.num_timesteps:,}", ret=f"{np.mean(recent):.2f}" if recent else "-")
             self._bar_time = elapsed
+        if self.config.on_progress is not None and elapsed - self._line_time >= self.config.progress_every_s:
+            self.config.on_progress(self.status_line(model, elapsed))
+            self._line_time = elapsed
         capped = budget.max_env_steps is not None and model.num_timesteps >= budget.max_env_steps
         if elapsed >= budget.seconds or capped:
             self.stopped_at = elapsed
             return False
         return True
+
+    def status_line(self, model: BaseAlgorithm, elapsed: float) -> str:
+        """``40/120 s, 250,112 env steps, training return 3.21``."""
+        recent = self.returns[-100:]
+        ret = f"training return {np.mean(recent):.2f}" if recent else "no episode finished yet"
+        return f"{elapsed:.0f}/{self.config.budget.seconds:g} s, {model.num_timesteps:,} env steps, {ret}"
 
     def add_row(self, model: BaseAlgorithm, elapsed: float) -> None:
         """Append a curve row covering the time since the previous one."""

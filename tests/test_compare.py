@@ -11,48 +11,76 @@ import pytest
 from test_records import make_record
 
 from sacbench.baselines import BaselineError, build_baseline, load_baseline, load_baselines, save_baseline
-from sacbench.compare import CompareRule, Verdict, classify, combine, compare_runs
+from sacbench.compare import DEFAULT_RULE, Cause, CompareRule, Comparison, Verdict, combine, compare_runs, verdict_of
 from sacbench.records import RunRecord, RunStatus, run_id
-from sacbench.stats import Interval
+from sacbench.stats import PermutationTest
+from sacbench.tasks import return_scale
 from sacbench.thresholds import ThresholdsError, load_thresholds
 
 
 def runs(
-    returns: list[float], preset: str = "sac_tuned", budget: float = 60.0, task: str = "a1-flat"
+    returns: list[float],
+    *,
+    preset: str = "sac_tuned",
+    budget: float = 60.0,
+    task: str = "a1-flat",
+    fps: float = 1000.0,
+    slope: float = 1e-3,
 ) -> list[RunRecord]:
-    """Records with the given eval returns (seeds 0..n-1)."""
+    """Records with the given eval returns (seeds 0..n-1), ``fps`` env steps/s and a training curve
+    ``return = slope * env_steps`` over the budget."""
     terrain = task.split("-")[1]
-    return [
-        make_record(
-            run_id=run_id(task, preset, seed), task=task, terrain=terrain, preset=preset, seed=seed,
-            budget={"seconds": budget, "max_env_steps": None},
-            final={"eval/episode_return": value, "curriculum/terrain_level": 3.0 + seed},
-        )
-        for seed, value in enumerate(returns)
-    ]  # fmt: skip
+    records = []
+    for seed, value in enumerate(returns):
+        rate = fps * (1 + 0.01 * seed)  # a little spread, as real machines have
+        curve = [
+            {"time_s": t, "env_steps": int(rate * t), "return_mean": slope * rate * t * (1 + 0.02 * seed)}
+            for t in np.linspace(budget / 10, budget, 10)
+        ]
+        records.append(
+            make_record(
+                run_id=run_id(task, preset, seed), task=task, terrain=terrain, preset=preset, seed=seed,
+                budget={"seconds": budget, "max_env_steps": None}, curves=curve,
+                final={"eval/episode_return": value, "curriculum/terrain_level": 3.0 + seed, "eval/protocol": 2,
+                       "train/env_fps": rate, "train/grad_steps_per_s": rate / 4},
+            )
+        )  # fmt: skip
+    return records
 
 
 def test_rule_parsing() -> None:
-    assert CompareRule.parse("iqm:5%") == CompareRule("iqm", 5.0, relative=True)
-    assert CompareRule.parse("mean:0.5") == CompareRule("mean", 0.5, relative=False)
-    assert str(CompareRule.parse("median:10%")) == "median:10%"
-    with pytest.raises(ValueError, match=r"compare rule 'iqm5%': expected <stat>:<tolerance>"):
+    assert CompareRule.parse("iqm:5%") == CompareRule("iqm", 5.0, relative=True, alpha=0.05)
+    assert CompareRule.parse("mean:0.5@0.01") == CompareRule("mean", 0.5, relative=False, alpha=0.01)
+    assert CompareRule.parse("mean@0.05") == DEFAULT_RULE
+    assert str(CompareRule.parse("median:10%")) == "median:10%@0.05"
+    assert str(DEFAULT_RULE) == "mean@0.05"
+    with pytest.raises(ValueError, match=r"compare rule 'iqm5%': expected <stat>\[:<least effect>\]\[@<alpha>\]"):
         CompareRule.parse("iqm5%")
     with pytest.raises(ValueError, match="compare rule 'max:5%'"):
         CompareRule.parse("max:5%")
+    with pytest.raises(ValueError, match=r"compare rule 'mean@1\.5'"):
+        CompareRule.parse("mean@1.5")
+
+
+def test_relative_least_effect_is_a_share_of_the_task_scale_not_of_the_baseline() -> None:
+    """A percentage of a near-zero baseline (ANYmal-C rough PPO: 0.32) would be no tolerance at all."""
+    rule = CompareRule.parse("mean:10%")
+    assert rule.tolerance_for("a1-flat", "eval/episode_return") == pytest.approx(return_scale("a1-flat") / 10)
+    assert rule.tolerance_for("anymal_c-rough", "curriculum/terrain_level") == pytest.approx(1.0)  # 10 % of 10 rows
 
 
 @pytest.mark.parametrize(
-    ("interval", "verdict"),
+    ("test", "verdict"),
     [
-        (Interval(-5, -6, -3), Verdict.REGRESSED),
-        (Interval(5, 3, 6), Verdict.IMPROVED),
-        (Interval(0, -0.5, 0.5), Verdict.UNCHANGED),
-        (Interval(-1, -3, 0.5), Verdict.INCONCLUSIVE),
+        (PermutationTest(-5.0, 0.01, 1.0, 0.004, True), Verdict.REGRESSED),
+        (PermutationTest(5.0, 1.0, 0.01, 0.004, True), Verdict.IMPROVED),
+        (PermutationTest(-0.5, 0.01, 1.0, 0.004, True), Verdict.UNCHANGED),  # significant, below the least effect
+        (PermutationTest(-5.0, 0.2, 0.9, 0.004, True), Verdict.UNCHANGED),  # not significant
+        (PermutationTest(-5.0, 0.17, 1.0, 0.17, True), Verdict.INCONCLUSIVE),  # 2 vs 2 seeds can never reject
     ],
 )
-def test_classify(interval: Interval, verdict: Verdict) -> None:
-    assert classify(interval, tolerance=1.0) is verdict
+def test_verdict_of_a_test(test: PermutationTest, verdict: Verdict) -> None:
+    assert verdict_of(test, level=0.05, tolerance=1.0) is verdict
 
 
 def test_combine_is_worst_first() -> None:
@@ -95,10 +123,23 @@ def test_bad_baseline_files_name_file_and_field(tmp_path: Path) -> None:
         load_baseline(path)
 
 
-def _verdict(current: list[float], base: list[float], rule: str = "iqm:10%", **kwargs: object) -> object:
+def test_a_schema_1_baseline_loads_as_evaluation_protocol_1_and_is_not_compared(tmp_path: Path) -> None:
+    path = save_baseline(build_baseline(runs([10.0, 11.0, 12.0]), reps=200), tmp_path)
+    raw = json.loads(path.read_text())
+    for key in ("eval_protocol", "throughput", "curves"):
+        del raw[key]
+    path.write_text(json.dumps({**raw, "schema_version": 1}))
+    old = load_baseline(path)
+    assert (old.eval_protocol, old.throughput) == (1, {})
+    (comparison,) = compare_runs(runs([1.0, 2.0, 3.0]), {("a1-flat", "sac_tuned"): old}, reps=200)
+    assert comparison.verdict is Verdict.INCONCLUSIVE
+    assert comparison.reason.startswith("evaluation differs: baseline protocol 1, runs [2]")
+
+
+def _verdict(current: list[float], base: list[float], rule: str = "mean@0.05", **kwargs: object) -> Comparison:
     baseline = build_baseline(runs(base), reps=300)
     (comparison,) = compare_runs(
-        runs(current, **kwargs), {("a1-flat", "sac_tuned"): baseline}, CompareRule.parse(rule), reps=500
+        runs(current, **kwargs), {("a1-flat", "sac_tuned"): baseline}, CompareRule.parse(rule), reps=300
     )  # type: ignore[arg-type]
     return comparison
 
@@ -107,14 +148,35 @@ def test_gate_verdicts() -> None:
     base = [20.0, 21.0, 22.0, 23.0, 24.0]
     regressed = _verdict([5.0, 6.0, 7.0, 8.0, 9.0], base)
     assert regressed.verdict is Verdict.REGRESSED
-    assert "eval/episode_return" in regressed.reason and "regressed" in regressed.reason
-    assert regressed.metrics[0].probability_of_improvement.point == 0.0
+    assert "eval/episode_return" in regressed.reason and "-> regressed" in regressed.reason
+    (ret,) = regressed.metrics
+    assert ret.p_lower == pytest.approx(1 / 252)  # the most extreme of the 252 splits of 5 vs 5
+    assert ret.probability_of_improvement.point == 0.0
     assert _verdict([40.0, 41.0, 42.0, 43.0, 44.0], base).verdict is Verdict.IMPROVED
-    assert _verdict([20.1, 21.1, 22.1, 23.1, 24.1], base, rule="iqm:50%").verdict is Verdict.UNCHANGED
-    assert _verdict([10.0, 30.0, 15.0, 26.0, 19.0], base).verdict is Verdict.INCONCLUSIVE
+    quiet = _verdict([20.5, 21.5, 22.5, 23.5, 21.0], base)
+    assert quiet.verdict is Verdict.UNCHANGED, quiet.reason
+    assert "detects a change of" in quiet.reason
+    assert _verdict([20.0, 21.0], [22.0, 23.0]).verdict is Verdict.INCONCLUSIVE  # 2 vs 2: smallest p is 1/6
+    # a significant drop smaller than the rule's least effect (10 % of A1's best return, 4.5) passes
+    assert _verdict([18.0, 19.0, 20.0, 21.0, 22.0], base, rule="mean:10%").verdict is Verdict.UNCHANGED
 
 
-def test_gate_refuses_to_compare_different_budgets_overrides_or_missing_baselines() -> None:
+def test_detectable_drop_shrinks_with_seeds_and_grows_with_spread() -> None:
+    base = [20.0, 21.0, 22.0, 23.0, 24.0]
+    three, ten = _verdict([22.0] * 3, base).metrics[0], _verdict([22.0] * 10, base).metrics[0]
+    assert ten.detectable < three.detectable
+    wide = _verdict([22.0] * 3, [10.0, 16.0, 22.0, 28.0, 34.0]).metrics[0]
+    assert wide.detectable == pytest.approx(three.detectable * 6, rel=1e-6)  # 6x the standard deviation
+
+
+def test_verdict_line_says_what_it_compared() -> None:
+    (missing,) = compare_runs(runs([1.0, 2.0, 3.0]), {}, reps=200)
+    assert missing.seeds == "3 seeds vs no stored baseline"
+    assert "(3 seeds vs no stored baseline)" in missing.line
+    assert _verdict([1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0, 5.0]).seeds == "3 seeds vs 5"
+
+
+def test_gate_refuses_to_compare_different_budgets_overrides_protocols_or_missing_baselines() -> None:
     comparison = _verdict([1.0, 2.0], [10.0, 11.0], budget=30.0)
     assert comparison.verdict is Verdict.INCONCLUSIVE
     assert "budget differs: baseline 60 s, runs [30.0] s" in comparison.reason
@@ -122,18 +184,42 @@ def test_gate_refuses_to_compare_different_budgets_overrides_or_missing_baseline
     overridden = [replace(r, hyperparameters={"overrides": {"num_envs": 8}}) for r in runs([1.0, 2.0])]
     (other,) = compare_runs(overridden, {("a1-flat", "sac_tuned"): baseline}, reps=200)
     assert other.verdict is Verdict.INCONCLUSIVE and "hyperparameter overrides differ" in other.reason
+    old_protocol = [replace(r, final={**r.final, "eval/protocol": 1}) for r in runs([1.0, 2.0])]
+    (protocol,) = compare_runs(old_protocol, {("a1-flat", "sac_tuned"): baseline}, reps=200)
+    assert protocol.verdict is Verdict.INCONCLUSIVE and "evaluation differs: baseline protocol 2" in protocol.reason
     (missing,) = compare_runs(runs([1.0, 2.0]), {}, reps=200)
     assert missing.verdict is Verdict.INCONCLUSIVE and "no stored baseline" in missing.reason
 
 
-def test_rough_tasks_also_gate_the_terrain_level() -> None:
+def test_rough_tasks_also_gate_the_terrain_level_each_at_half_the_level() -> None:
     base = build_baseline(runs([10.0, 11.0, 12.0], task="anymal_c-rough"), reps=200)
     assert set(base.metrics) == {"eval/episode_return", "curriculum/terrain_level"}
     (comparison,) = compare_runs(
         runs([10.0, 11.0, 12.0], task="anymal_c-rough"), {("anymal_c-rough", "sac_tuned"): base}, reps=300
     )
     assert {m.metric for m in comparison.metrics} == {"eval/episode_return", "curriculum/terrain_level"}
-    assert np.isfinite(comparison.metrics[1].difference.point)
+    assert {m.level for m in comparison.metrics} == {0.025}  # Bonferroni: 0.05 over two metrics
+
+
+def test_a_slower_machine_is_attributed_to_throughput_not_learning() -> None:
+    """The same learning curve against samples, cut earlier by a machine 40 % slower."""
+    base = build_baseline(runs([20.0, 21.0, 22.0, 23.0, 24.0], fps=1000.0), reps=200)
+    slow = runs([12.0, 12.5, 13.0, 13.5, 14.0], fps=600.0)
+    (comparison,) = compare_runs(slow, {("a1-flat", "sac_tuned"): base}, reps=200)
+    assert comparison.verdict is Verdict.REGRESSED
+    attribution = comparison.attribution
+    assert attribution is not None and attribution.cause is Cause.THROUGHPUT, comparison.reason
+    assert attribution.throughput is Verdict.REGRESSED and attribution.learning is Verdict.UNCHANGED
+    assert attribution.matched_steps == int(600.0 * 60.0)  # the fewest env steps of any run
+    assert "moved: throughput" in comparison.reason and "-40%" in comparison.reason
+
+
+def test_an_agent_that_learns_worse_is_attributed_to_learning() -> None:
+    base = build_baseline(runs([20.0, 21.0, 22.0, 23.0, 24.0]), reps=200)
+    worse = runs([12.0, 12.5, 13.0, 13.5, 14.0], slope=0.5e-3)  # same speed, half the return per sample
+    (comparison,) = compare_runs(worse, {("a1-flat", "sac_tuned"): base}, reps=200)
+    assert comparison.verdict is Verdict.REGRESSED
+    assert comparison.attribution is not None and comparison.attribution.cause is Cause.LEARNING, comparison.reason
 
 
 def test_thresholds_table(tmp_path: Path) -> None:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
+from scipy.stats import t as t_dist
 
 from sacbench.stats import (
+    MAX_EXACT_ARRANGEMENTS,
     aggregate_metrics,
     derive_seed,
+    detectable_shift,
     iqm_curves,
     performance_profiles,
+    permutation_test,
     probability_of_improvement,
     resample_curve,
-    statistic_difference,
     validate_scores,
 )
 
@@ -59,13 +64,46 @@ def test_bad_inputs_are_named_before_rliable_sees_them(scores: dict[str, np.ndar
         validate_scores(scores)
 
 
-def test_probability_of_improvement_and_difference() -> None:
+def test_probability_of_improvement() -> None:
     better, worse = np.arange(10.0, 15.0)[:, None], np.arange(0.0, 5.0)[:, None]
     poi = probability_of_improvement({"a,b": (better, worse)}, seed=0, reps=300)["a,b"]
     assert poi.point == 1.0
-    diff = statistic_difference(better, worse, "iqm", seed=0, key="t", reps=300)
-    assert diff.point == pytest.approx(10.0)
-    assert diff.low > 5.0
+
+
+def test_permutation_test_p_values_by_hand() -> None:
+    """3 vs 2 runs: 10 splits; the observed one is the most extreme of them."""
+    test = permutation_test(np.array([1.0, 2.0, 3.0]), np.array([10.0, 11.0]), "mean")
+    assert test.exact and test.smallest_p == pytest.approx(1 / 10)
+    assert test.difference == pytest.approx(2.0 - 10.5)
+    assert test.p_lower == pytest.approx(1 / 10) and test.p_upper == pytest.approx(1.0)
+    assert permutation_test(np.array([12.0, 13.0, 14.0]), np.array([10.0, 11.0]), "iqm").p_upper == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize(("n", "m"), [(3, 5), (5, 5), (4, 7)])
+def test_permutation_test_holds_its_level_whatever_the_runs(n: int, m: int) -> None:
+    """Under no change every split is equally likely: over all of them, p <= alpha at most alpha of the time."""
+    pooled = np.random.default_rng(n * m).lognormal(size=n + m)  # skewed, as RL returns are
+    rejected = []
+    for split in itertools.combinations(range(n + m), n):
+        mask = np.zeros(n + m, dtype=bool)
+        mask[list(split)] = True
+        rejected.append(permutation_test(pooled[mask], pooled[~mask], "mean").p_lower <= 0.05)
+    assert np.mean(rejected) <= 0.05
+
+
+def test_permutation_test_draws_splits_beyond_the_exact_limit() -> None:
+    test = permutation_test(np.arange(12.0), np.arange(12.0) + 100, "median", seed=3, key="k")
+    # 2.7 million splits: the most extreme one, plus any random draw that happens to repeat it
+    assert not test.exact and 1 / (MAX_EXACT_ARRANGEMENTS + 1) <= test.p_lower < 5 / MAX_EXACT_ARRANGEMENTS
+    assert test == permutation_test(np.arange(12.0), np.arange(12.0) + 100, "median", seed=3, key="k")
+
+
+def test_detectable_shift_is_colas_sample_size_relation() -> None:
+    baseline = np.array([10.0, 12.0, 14.0, 16.0, 18.0])  # standard deviation 3.16
+    shift = detectable_shift(baseline, 5, alpha=0.05, power=0.8)
+    expected = (t_dist.ppf(0.95, 8) + t_dist.ppf(0.8, 8)) * np.std(baseline, ddof=1) * np.sqrt(2 / 5)
+    assert shift == pytest.approx(expected)
+    assert np.isnan(detectable_shift(np.array([1.0]), 5, 0.05))
 
 
 def test_curves_and_profiles() -> None:

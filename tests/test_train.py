@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +177,15 @@ def test_wall_clock_budget_stops_the_run() -> None:
     assert 3.0 <= record.timing.train_s < 4.0
     assert record.timing.overrun_s == pytest.approx(record.timing.train_s - 3.0, abs=1e-3)
     assert len(record.curves) >= 3
+
+
+def test_live_status_lines_while_training() -> None:
+    """What the pytest plugin prints per item while it trains (elapsed of budget, env steps, return)."""
+    lines: list[str] = []
+    config = _config("ppo_sb3", budget=Budget(3.0), curve_every_steps=None, on_progress=lines.append)
+    train(replace(config, progress_every_s=1.0))
+    assert 2 <= len(lines) <= 4, lines
+    assert re.fullmatch(r"1/3 s, [\d,]+ env steps, (training return -?\d+\.\d\d|no episode finished yet)", lines[0])
 
 
 class _FaultyEnv:

@@ -53,3 +53,34 @@ __all__ = [
     "make_env",
     "task_names",
 ]
+
+
+def return_scale(task: str) -> float:
+    """Best possible return: perfect tracking, no penalty (sum of tracking weights x episode seconds).
+
+    Used to normalise returns to [.., 1] for the optimality gap and performance profiles, and as
+    the scale of a gate rule's relative least effect.
+    """
+    from sacbench.tasks.velocity import RewardKind
+
+    cfg = get_task(task).cfg
+    tracking = (RewardKind.TRACK_LIN_VEL_XY_EXP, RewardKind.TRACK_ANG_VEL_Z_EXP)
+    return sum(t.weight for t in cfg.rewards if t.kind in tracking) * cfg.episode_length_s
+
+
+def metric_scale(task: str, metric: str) -> float:
+    """The natural scale of a gated metric: the best possible return, or the number of terrain levels.
+
+    Raises:
+        ValueError: For a metric without a scale.
+    """
+    from sacbench import metrics
+
+    if metric == metrics.EVAL_RETURN:
+        return return_scale(task)
+    if metric == metrics.TERRAIN_LEVEL:
+        terrain = get_task(task).cfg.terrain
+        if terrain is None:
+            raise ValueError(f"task {task!r} has no terrain curriculum, so no {metric} scale")
+        return float(terrain.num_rows)
+    raise ValueError(f"metric {metric!r} has no scale; expected {metrics.EVAL_RETURN} or {metrics.TERRAIN_LEVEL}")

@@ -1,0 +1,91 @@
+"""Planted faults that check the gate's attribution on real benchmark sessions (never loaded by default).
+
+Load with ``PYTHONPATH=benchmarks pytest benchmarks -p plants --sacbench-plant=NAME ...``:
+
+- ``slowdown``: every env step sleeps half as long again as it took, as a machine a third slower
+  would: the same learning per sample, fewer samples in the budget.  The gate must say
+  ``throughput``.
+- ``blind_commands``: the agent sees zeros instead of its velocity command (observation terms 9-11
+  of the velocity task: base linear and angular velocity, projected gravity, then the command), at
+  the same speed.  The gate must say ``learning``.
+
+The records of a planted session say so (``provenance.plant``), so they are never mistaken for a
+night's.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sacbench.bounds import BatchedVecEnv
+from sacbench.sim.mujoco import MujocoVelocityEnv
+
+COMMAND = slice(9, 12)
+"""The velocity command in the observation (``sacbench.sim.mujoco`` builds Isaac Lab's order)."""
+SLOWDOWN = 0.5
+"""Extra sleep per step, as a share of the step's own time."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("sacbench").addoption(
+        "--sacbench-plant", choices=["slowdown", "blind_commands"], default=None, help="A planted fault (plants.py)."
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    plant = config.getoption("--sacbench-plant")
+    if plant == "slowdown":
+        _plant_slowdown()
+    elif plant == "blind_commands":
+        _plant_blind_commands()
+    if plant is not None:
+        _mark_records(plant)
+
+
+def _plant_slowdown() -> None:
+    step = MujocoVelocityEnv.step
+
+    def slow_step(self: MujocoVelocityEnv, actions: np.ndarray) -> Any:
+        start = time.perf_counter()
+        out = step(self, actions)
+        time.sleep(SLOWDOWN * (time.perf_counter() - start))
+        return out
+
+    MujocoVelocityEnv.step = slow_step  # type: ignore[method-assign]
+
+
+def _plant_blind_commands() -> None:
+    reset, step_wait = BatchedVecEnv.reset, BatchedVecEnv.step_wait
+
+    def blind(obs: np.ndarray) -> np.ndarray:
+        obs = obs.copy()
+        obs[:, COMMAND] = 0.0
+        return obs
+
+    def blind_reset(self: BatchedVecEnv) -> Any:
+        return blind(reset(self))
+
+    def blind_step_wait(self: BatchedVecEnv) -> Any:
+        obs, reward, dones, infos = step_wait(self)
+        for info in infos:
+            if "terminal_observation" in info:
+                info["terminal_observation"] = blind(info["terminal_observation"][None])[0]
+        return blind(obs), reward, dones, infos
+
+    BatchedVecEnv.reset = blind_reset  # type: ignore[method-assign]
+    BatchedVecEnv.step_wait = blind_step_wait  # type: ignore[method-assign]
+
+
+def _mark_records(plant: str) -> None:
+    import sacbench.train as train_module
+
+    collect = train_module.collect_environment
+
+    def marked() -> dict[str, Any]:
+        return {**collect(), "plant": plant}
+
+    train_module.collect_environment = marked  # type: ignore[assignment]
