@@ -117,7 +117,8 @@ def seeds_needed(baselines: Sequence[Baseline], rule: CompareRule, *, targets: d
         drop = targets.get((baseline.task, baseline.preset))
         if drop is None:
             continue
-        cells = [f"{baseline.task} / {baseline.preset}", f"{drop:.0%}"]
+        mean = abs(float(np.mean(baseline.metrics[metrics.EVAL_RETURN])))
+        cells = [f"{baseline.task} / {baseline.preset}", f"{drop:.0%} of {mean:.2f} = {drop * mean:.2f}"]
         for m in baseline_seeds:
             hits = []
             for _ in range(num_nights):

@@ -16,12 +16,15 @@ night's.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from sacbench.bounds import BatchedVecEnv
+from sacbench.records import RunRecord
 from sacbench.sim.mujoco import MujocoVelocityEnv
 
 COMMAND = slice(9, 12)
@@ -81,11 +84,12 @@ def _plant_blind_commands() -> None:
 
 
 def _mark_records(plant: str) -> None:
-    import sacbench.train as train_module
+    """Every record the session writes says which fault was planted (``provenance.plant``)."""
+    import sacbench.pytest_plugin as plugin
 
-    collect = train_module.collect_environment
+    save_run = plugin.save_run
 
-    def marked() -> dict[str, Any]:
-        return {**collect(), "plant": plant}
+    def save_marked(record: RunRecord, folder: Path) -> Path:
+        return save_run(replace(record, provenance={**record.provenance, "plant": plant}), folder)
 
-    train_module.collect_environment = marked  # type: ignore[assignment]
+    plugin.save_run = save_marked

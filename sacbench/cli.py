@@ -308,6 +308,27 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
     return 1 if any(note.startswith(BASELINE_REFUSED) for note in notes) else 0
 
 
+def _cmd_thresholds(args: argparse.Namespace) -> int:
+    from sacbench.algos import PRESETS
+    from sacbench.baselines import gated_metrics, load_baselines
+    from sacbench.thresholds import threshold_from_baseline
+
+    lines = []
+    for (task, preset), baseline in sorted(load_baselines(Path(args.baselines), args.backend, args.scale).items()):
+        learns = PRESETS[preset].learns if preset in PRESETS else True
+        for metric in gated_metrics(task.split("-")[1]):
+            if metric not in baseline.metrics or (metric != metrics.EVAL_RETURN and not args.terrain_levels):
+                continue
+            entry = threshold_from_baseline(baseline, metric, learns=learns)
+            bound = f"min: {entry.min:g}" if entry.min is not None else f"max: {entry.max:g}"
+            lines.append(
+                f"  - {{backend: {entry.backend}, scale: {entry.scale}, task: {task}, preset: {preset},"
+                f' metric: {metric}, {bound}, min_budget_s: {entry.min_budget_s:g}, source: "{entry.source}"}}'
+            )
+    print("\n".join(lines))
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from sacbench.export import ExportError, write_training_bundle
     from sacbench.session import load_session_records
@@ -488,6 +509,17 @@ def _add_render(sub: Any) -> None:
     render.set_defaults(func=_cmd_render)
 
 
+def _add_thresholds(sub: Any) -> None:
+    thresholds = sub.add_parser(
+        "thresholds", help="thresholds.yaml entries from stored baselines, by the one rule (sacbench.thresholds)"
+    )
+    thresholds.add_argument("baselines", type=existing_dir, help="baselines folder, e.g. baselines/")
+    thresholds.add_argument("--backend", default="mujoco", help="Default: %(default)r")
+    thresholds.add_argument("--scale", default="cpu", help="Default: %(default)r")
+    thresholds.add_argument("--terrain-levels", action="store_true", help="also the terrain level of rough tasks")
+    thresholds.set_defaults(func=_cmd_thresholds)
+
+
 def _add_baseline(sub: Any) -> None:
     baseline = sub.add_parser("baseline", help="write baselines from stored run records (one file per task x preset)")
     baseline.add_argument("dir", type=existing_dir, help="a session folder (with runs/) or a folder of run records")
@@ -528,7 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (
         _add_doctor, _add_run, _add_bounds, _add_report, _add_compare, _add_history, _add_render, _add_tune,
-        _add_baseline, _add_export,
+        _add_baseline, _add_thresholds, _add_export,
     ):  # fmt: skip
         add(sub)
     return parser

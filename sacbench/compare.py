@@ -131,7 +131,7 @@ class MetricComparison:
     probability_of_improvement: Interval
 
     def describe(self, statistic: str) -> str:
-        """``eval/episode_return: mean 12.10 vs 17.14, -5.04 (p 0.004 <= 0.050) -> regressed``."""
+        """``eval/episode_return: mean difference -5.04 (one-sided p 0.004 vs level 0.050) -> regressed; ...``."""
         p = self.p_lower if self.difference < 0 else self.p_upper
         power = f"; detects a change of {self.detectable:.2f} or more with {POWER:.0%} probability"
         return (
@@ -146,7 +146,7 @@ class Cause(enum.StrEnum):
     THROUGHPUT = "throughput"
     LEARNING = "learning"
     BOTH = "throughput and learning"
-    NOTHING = "nothing"
+    NOTHING = "nothing detectable"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from sacbench import metrics
-from sacbench.algos.presets import PRESETS, Scale
+from sacbench.algos.presets import DEFAULT_MATRIX, PRESETS, Scale
 from sacbench.records import RecordError, RunRecord, load_run, load_runs, run_id, save_run
 from sacbench.sim.protocol import Backend
 
@@ -69,8 +69,14 @@ def parse_compare_rule(text: str) -> Any:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+ALL_PRESETS = ("all",)
+"""``--sacbench-presets all``: every registered preset that has the session's scale."""
+
+
 def parse_presets(text: str) -> tuple[str, ...]:
-    """Comma-separated preset names, each checked against the registry."""
+    """``all``, or comma-separated preset names, each checked against the registry."""
+    if text.strip().lower() == "all":
+        return ALL_PRESETS
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     unknown = [n for n in names if n not in PRESETS]
     if not names or unknown:
@@ -133,7 +139,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAMES",
         type=parse_presets,
         default=None,
-        help="Only these presets (exact names, comma-separated). Default: all presets.",
+        help="Presets to run: exact names, comma-separated, or 'all'. Default: the default matrix (flat: sac_tuned,"
+        " sac_tuned_legacy, ppo_sb3; rough: sac_tuned_rough, ppo_sb3).",
     )
     group.addoption(
         "--sacbench-eval-episodes",
@@ -250,7 +257,8 @@ class SacbenchState:
     scale: Scale
     seeds: tuple[int, ...]
     budget_s: float
-    presets: tuple[str, ...]
+    presets: tuple[str, ...] | None
+    """``None``: the default matrix (`DEFAULT_MATRIX`, per terrain)."""
     eval_episodes: int
     baseline_dir: Path
     report_dir: Path
@@ -329,13 +337,15 @@ def _report_dir(config: pytest.Config) -> tuple[Path, bool]:
     return Path(config.getoption("--sacbench-report-dir")) / session_name(), False
 
 
-def _presets_at(scale: Scale, requested: tuple[str, ...] | None) -> tuple[str, ...]:
-    """The session's presets: the requested ones, or every preset that has ``scale``.
+def _presets_at(scale: Scale, requested: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The session's presets: ``None`` (the default matrix), every one with ``scale`` (``all``), or those named.
 
     CPU-only recipes (``sacbench tune`` results such as ``sac_cpu_tuned``) have no GPU settings, so
-    the GPU nightly leaves them out instead of crashing on them.
+    ``all`` leaves them out of the GPU nightly, and naming one there is a usage error.
     """
-    if not requested:
+    if requested is None:
+        return None
+    if requested == ALL_PRESETS:
         return tuple(name for name, preset in PRESETS.items() if preset.has_scale(scale))
     missing = [name for name in requested if not PRESETS[name].has_scale(scale)]
     if missing:
@@ -475,7 +485,16 @@ def cases(state: SacbenchState) -> list[Case]:
     """Every task x preset x seed of the session."""
     from sacbench.tasks import task_names
 
-    return [Case(t, p, s) for t in task_names() for p in state.presets for s in state.seeds]
+    return [Case(t, p, s) for t in task_names() for p in presets_for(state, t) for s in state.seeds]
+
+
+def presets_for(state: SacbenchState, task: str) -> tuple[str, ...]:
+    """The presets the session runs on ``task``: the requested ones, or the default matrix's for its terrain."""
+    if state.presets is not None:
+        return state.presets
+    from sacbench.tasks import get_task
+
+    return DEFAULT_MATRIX[get_task(task).terrain.value]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from sacbench.baselines import Baseline
 from sacbench.records import RunRecord
 
 THRESHOLDS_SCHEMA_VERSION = 1
@@ -154,3 +155,35 @@ def load_thresholds(path: Path) -> Thresholds:
             )
         )  # fmt: skip
     return Thresholds(tuple(entries))
+
+
+ROUNDING = 0.5
+"""Derived bounds are rounded outwards to this step (down for a floor, up for a ceiling)."""
+
+
+def threshold_from_baseline(baseline: Baseline, metric: str, *, learns: bool) -> Threshold:
+    """The one rule that turns a committed baseline into an item's threshold.
+
+    A preset that learns must reach ``worst - |worst| / 2`` of its baseline seeds (half the worst
+    seed when it is positive; half as far again below it when it is not, so a near-zero learner is
+    still asserted: it must not collapse), rounded down to `ROUNDING`: room for a slower machine,
+    as budgets are wall-clock.  A negative control must stay at or below 0 (a policy that survives
+    its episodes scores above 0), or below its best seed rounded up if that is positive (then the
+    control does not hold on this backend, and the entry's source says so).
+
+    Raises:
+        KeyError: If the baseline has no values of ``metric``.
+    """
+    values = baseline.metrics[metric]
+    name = f"baseline {baseline.task}__{baseline.preset}"
+    common = (baseline.backend, baseline.scale, baseline.task, baseline.preset, metric)
+    if learns:
+        worst = min(values)
+        floor = math.floor((worst - abs(worst) / 2) / ROUNDING) * ROUNDING
+        source = f"{name}: worst of {len(values)} seeds {worst:.2f}"
+        return Threshold(*common, floor + 0.0, None, baseline.budget_s, source)
+    best = max(values)
+    ceiling = max(0.0, math.ceil(best / ROUNDING) * ROUNDING)
+    held = "" if best <= 0 else "; the control does NOT hold here (a seed scored above 0)"
+    source = f"negative control; {name}: best of {len(values)} seeds {best:.2f}{held}"
+    return Threshold(*common, None, ceiling, baseline.budget_s, source)

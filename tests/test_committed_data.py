@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sacbench.algos import PRESETS
+from sacbench.algos import DEFAULT_MATRIX, PRESETS
 from sacbench.baselines import baseline_path, load_baseline
 from sacbench.tasks import task_names
-from sacbench.thresholds import Threshold, load_thresholds
+from sacbench.thresholds import Threshold, load_thresholds, threshold_from_baseline
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINES = sorted((ROOT / "baselines").glob("*/*/*.json"))
@@ -46,3 +46,26 @@ def test_every_baseline_seed_passes_its_thresholds() -> None:
             assert entry.max is None or value <= entry.max, f"{path} seed {seed}: {value} > {entry.max}"
             checked += 1
     assert checked or not BASELINES
+
+
+def test_mirror_thresholds_follow_the_one_rule_from_their_baselines() -> None:
+    """Every mirror entry is what `threshold_from_baseline` gives (regenerate: sacbench thresholds baselines/)."""
+    checked = 0
+    for entry in THRESHOLDS.entries:
+        path = baseline_path(ROOT / "baselines", entry.backend, entry.scale, entry.task, entry.preset)
+        if entry.backend != "mujoco" or not path.exists():
+            continue
+        expected = threshold_from_baseline(load_baseline(path), entry.metric, learns=PRESETS[entry.preset].learns)
+        assert (entry.min, entry.max, entry.min_budget_s) == (expected.min, expected.max, expected.min_budget_s), path
+        assert entry.source == expected.source
+        checked += 1
+    assert checked
+
+
+def test_every_committed_baseline_of_the_default_matrix_has_its_threshold() -> None:
+    asserted = {(t.task, t.preset) for t in THRESHOLDS.entries if t.backend == "mujoco"}
+    for path in BASELINES:
+        baseline = load_baseline(path)
+        terrain = baseline.task.split("-")[1]
+        if baseline.backend == "mujoco" and baseline.preset in DEFAULT_MATRIX[terrain]:
+            assert (baseline.task, baseline.preset) in asserted, f"{path}: no threshold (sacbench thresholds)"

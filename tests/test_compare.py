@@ -289,3 +289,13 @@ def test_gate_never_compares_across_simulator_versions() -> None:
     (other,) = compare_runs(on("3.12.0", [1.0, 2.0, 3.0]), {("a1-flat", "sac_tuned"): baseline}, reps=200)
     assert other.verdict is Verdict.INCONCLUSIVE
     assert other.reason == "simulator differs: baseline mujoco 4.0, runs mujoco 3.12"
+
+
+def test_a_verdict_and_the_report_print_one_interval_for_one_number() -> None:
+    """The report's results table and the verdict bootstrap the same runs under one key and seed."""
+    from sacbench.report import summarize
+
+    tonight = runs([10.0, 12.0, 15.0, 11.0, 13.0])
+    (comparison,) = compare_runs(tonight, {("a1-flat", "sac_tuned"): build_baseline(runs([9.0, 10.0, 11.0]))}, seed=7)
+    (summary,) = summarize(tonight, seed=7, reps=2000)
+    assert comparison.metrics[0].current == summary.ret["IQM"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sacbench.algos import PRESETS, Scale
+from sacbench.algos import DEFAULT_MATRIX, PRESETS, Scale
 from sacbench.cli import main as cli_main
 
 pytest_plugins = ["pytester"]
@@ -85,29 +85,49 @@ def test_gpu_names_the_physics_each_selected_task_lacks(
     assert "go2-flat" not in err  # Go2 flat runs on Newton
 
 
-def test_items_follow_the_matrix_and_k_selects_them(bench: pytest.Pytester) -> None:
+def test_items_follow_the_default_matrix_and_k_selects_them(bench: pytest.Pytester) -> None:
     result = bench.runpytest("--collect-only", "-q", "--sacbench-seeds", "2", "-k", "a1 and flat")
     ids = [line for line in result.outlines if "::" in line]
-    assert len(ids) == len(PRESETS) * 2  # every preset, two seeds
-    assert "test_locomotion.py::test_locomotion[a1-flat-sac_tuned-s0]" in ids
+    assert len(ids) == len(DEFAULT_MATRIX["flat"]) * 2  # the flat claims, two seeds
+    assert "test_locomotion.py::test_locomotion[a1-flat-sac_tuned_legacy-s0]" in ids
     result = bench.runpytest(
         "--collect-only", "-q", "--sacbench-presets", "ppo_sb3", "-k", "rough", "--sacbench-seeds", "0,5"
     )
     ids = [line for line in result.outlines if "::" in line]
     assert len(ids) == 6 * 2
     assert "test_locomotion.py::test_locomotion[anymal_c-rough-ppo_sb3-s5]" in ids
-    result = bench.runpytest("--collect-only", "-q", "-m", "negative_control", "--sacbench-seeds", "1")
+    result = bench.runpytest(
+        "--collect-only", "-q", "--sacbench-presets", "all", "-k", "a1-flat", "--sacbench-seeds", "1"
+    )
+    assert len([line for line in result.outlines if "::" in line]) == len(PRESETS)  # every preset, one option away
+
+
+def test_the_nightly_is_the_size_the_readme_says(bench: pytest.Pytester) -> None:
+    """``pytest benchmarks -k rough``: 6 rough tasks x 2 presets x 3 seeds (README, "The default matrix")."""
+    rough = bench.runpytest("--collect-only", "-q", "-k", "rough")
+    assert len([line for line in rough.outlines if "::" in line]) == 6 * 2 * 3
+    everything = bench.runpytest("--collect-only", "-q")
+    assert len([line for line in everything.outlines if "::" in line]) == (6 * 3 + 6 * 2) * 3
+
+
+def test_negative_controls_are_marked(bench: pytest.Pytester) -> None:
     negative = [name for name, preset in PRESETS.items() if not preset.learns]
     assert negative == ["sac_default", "sac_tuned_legacy"]
-    assert len([line for line in result.outlines if "::" in line]) == 12 * len(negative)
+    default = bench.runpytest("--collect-only", "-q", "-m", "negative_control", "--sacbench-seeds", "1")
+    assert len([line for line in default.outlines if "::" in line]) == 6  # sac_tuned_legacy on every flat task
+    every = bench.runpytest(
+        "--collect-only", "-q", "-m", "negative_control", "--sacbench-seeds", "1", "--sacbench-presets", "all"
+    )
+    assert len([line for line in every.outlines if "::" in line]) == 12 * len(negative)
 
 
 def test_gpu_scale_leaves_out_cpu_only_presets(bench: pytest.Pytester) -> None:
     cpu_only = [name for name, preset in PRESETS.items() if not preset.has_scale(Scale.GPU)]
     assert "sac_cpu_tuned" in cpu_only  # the packaged result of sacbench tune
     result = bench.runpytest(
-        "--collect-only", "-q", "--sacbench-scale", "gpu", "--sacbench-seeds", "1", "-k", "a1-flat"
-    )
+        "--collect-only", "-q", "--sacbench-scale", "gpu", "--sacbench-seeds", "1", "-k", "a1-flat",
+        "--sacbench-presets", "all",
+    )  # fmt: skip
     ids = [line for line in result.outlines if "::" in line]
     assert len(ids) == len(PRESETS) - len(cpu_only)
     assert not any(name in line for line in ids for name in cpu_only)

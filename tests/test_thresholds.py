@@ -9,8 +9,9 @@ import pytest
 from test_records import make_record
 
 from sacbench.algos import PRESETS
+from sacbench.baselines import Baseline
 from sacbench.metrics import EVAL_RETURN
-from sacbench.thresholds import Threshold, Thresholds, load_thresholds
+from sacbench.thresholds import Threshold, Thresholds, load_thresholds, threshold_from_baseline
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,3 +65,23 @@ def test_committed_thresholds_point_the_way_their_preset_is_expected_to_go(entry
         assert entry.min is not None and entry.max is None
     else:
         assert entry.max is not None and entry.min is None
+
+
+@pytest.mark.parametrize(
+    ("values", "learns", "low", "high"),
+    [
+        ([12.1, 16.4, 21.8], True, 6.0, None),  # half the worst seed, 6.05 rounded down to 0.5
+        ([0.72, 3.5, 6.5], True, 0.0, None),  # 0.36 rounded down
+        ([-0.23, 0.4, 0.9], True, -0.5, None),  # a near-zero learner: -0.345 rounded down, still asserted
+        ([-4.7, -3.6, -6.1], False, None, 0.0),  # a negative control that holds: at or below 0
+        ([-2.0, 1.2, -1.0], False, None, 1.5),  # one that does not: its best seed, rounded up
+    ],
+)
+def test_the_rule_from_a_baseline(values: list[float], learns: bool, low: float | None, high: float | None) -> None:
+    baseline = Baseline(
+        "mujoco", "cpu", "a1-flat", "x", 120.0, tuple(range(len(values))), {EVAL_RETURN: values}, {}, {}, {}
+    )
+    entry = threshold_from_baseline(baseline, EVAL_RETURN, learns=learns)
+    assert (entry.min, entry.max, entry.min_budget_s) == (low, high, 120.0)
+    assert all(entry.min is None or v >= entry.min for v in values)  # every baseline seed passes its own floor
+    assert ("does NOT hold" in entry.source) == (high is not None and high > 0)

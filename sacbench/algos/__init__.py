@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sacbench.algos.make import make_agent
 from sacbench.algos.presets import (
+    DEFAULT_MATRIX,
     PRESETS,
     Algo,
     AlgoParams,
@@ -16,6 +17,7 @@ from sacbench.algos.presets import (
 )
 
 __all__ = [
+    "DEFAULT_MATRIX",
     "PRESETS",
     "Algo",
     "AlgoParams",

@@ -362,6 +362,18 @@ PRESETS: dict[str, Preset] = {
 }  # fmt: skip
 
 
+DEFAULT_MATRIX: dict[str, tuple[str, ...]] = {
+    "flat": ("sac_tuned", "sac_tuned_legacy", "ppo_sb3"),
+    "rough": ("sac_tuned_rough", "ppo_sb3"),
+}
+"""The presets a benchmark session runs by default, per terrain: the post's claims, nothing more.
+
+Flat: the bound effect (the tuned SAC learns in the PPO-percentile box; the same SAC in the legacy
+[-100, 100] box must not: `sac_tuned_legacy`, the negative control) and SAC against PPO.  Rough:
+the rough recipe (gSDE, 3-step returns) against PPO, with the terrain curriculum.  Every other
+preset (ablations, the post's other variants) runs with ``--sacbench-presets all`` or by name."""
+
+
 class UnknownPresetError(LookupError):
     """A preset name that is not registered."""
 
