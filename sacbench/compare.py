@@ -441,13 +441,19 @@ def attribute(runs: Sequence[RunRecord], baseline: Baseline, rule: CompareRule, 
     return Attribution(
         cause,
         (float(np.mean(fps_now)), float(np.mean(fps_base))),
-        (float(np.nanmean(grad_now)), float(np.nanmean(grad_base))),
+        (_finite_mean(grad_now), _finite_mean(grad_base)),
         throughput,
         steps,
         learning,
         values,
         machine,
     )  # fmt: skip
+
+
+def _finite_mean(values: np.ndarray) -> float:
+    """The mean of the finite values (``nan`` if none: a rate the runs did not record)."""
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else math.nan
 
 
 def _hardware_note(baseline: Baseline, runs: list[RunRecord]) -> str:

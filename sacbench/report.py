@@ -304,7 +304,7 @@ def plot_probability_of_improvement(poi: dict[str, Interval], path: Path) -> Pat
     intervals = {k: np.array([v.low, v.high]) for k, v in poi.items()}
     # rliable prints the pair's names on both sides and a header above each column: below about
     # 2.6 inches a single pair's headers and tick labels overprint each other.
-    fig, ax = plt.subplots(figsize=(7, max(2.6, 0.5 * len(poi) + 1.6)))
+    fig, ax = plt.subplots(figsize=(10, max(2.6, 0.5 * len(poi) + 1.6)))
     plot_utils.plot_probability_of_improvement(
         estimates, intervals, ax=ax, pair_separator=",", xticks=[0.0, 0.25, 0.5, 0.75, 1.0]
     )
@@ -565,9 +565,10 @@ def _verdicts(doc: Document, comparisons: Sequence[Comparison], rule: CompareRul
 def _results(doc: Document, ctx: _Context) -> None:
     doc.heading("Results")
     doc.paragraph(
-        "Evaluation return of the deterministic policy (one full episode per env, fresh env seeded apart"
-        " from training). Normalised return: divided by the best possible return (perfect tracking, no"
-        " penalty); the optimality gap is the mean shortfall of the normalised return below 1."
+        "Evaluation return of the deterministic policy (the same number of full episodes from every env of"
+        " the env that trained, re-seeded apart from training). Normalised return: divided by the best"
+        " possible return (perfect tracking, no penalty); the optimality gap is the mean shortfall of the"
+        " normalised return below 1."
     )
     rows = []
     for s in ctx.summaries:
@@ -640,10 +641,11 @@ def _failures(doc: Document, records: Sequence[RunRecord]) -> None:
 
 _HOW_TO_READ = (
     "IQM: the mean of the middle 50 % of runs, robust to outlier seeds (Agarwal et al., 2021).",
-    "CIs come from a stratified bootstrap over seeds; with 3-5 seeds they are wide, and a gate verdict is"
-    " 'inconclusive' whenever the interval straddles the tolerance.",
-    "Budgets are training wall-clock: runs on different hardware, scale or backend are not comparable;"
-    " baselines are stored and compared per backend and scale only.",
+    "CIs come from a stratified bootstrap over seeds; with 3-5 seeds they are wide. A verdict is a"
+    " permutation test, not an interval: 'unchanged' means no change as large as the 'detects' column.",
+    "Budgets are training wall-clock: a slower machine gives fewer env steps and a lower return; the"
+    " 'moved' column says whether throughput or learning at matched env steps changed. Baselines are"
+    " stored and compared per backend and scale only.",
     "results.csv has one row per run; table.tex is ready for a paper; runs/*.json hold everything.",
 )
 

@@ -405,16 +405,22 @@ def evaluate(model: BaseAlgorithm, venv: VecEnv, base: BatchedVecEnv, episodes: 
     venv.seed(seed)
     actions_seen: list[np.ndarray] = []
     falls: list[bool] = []
+    returns: list[float] = []
+    lengths: list[int] = []
 
     def observe(local: dict[str, Any], _: dict[str, Any]) -> None:
         # Called once per env still collecting, after each step: its action, and its end if done.
+        # The return is the adapter's own episode return, not evaluate_policy's sum of the rewards
+        # that reach the agent (a reward wrapper above the adapter would change those).
         actions_seen.append(local["actions"][local["i"]])
         if local["done"]:
-            falls.append(not local["info"]["TimeLimit.truncated"])
+            info = local["info"]
+            falls.append(not info["TimeLimit.truncated"])
+            returns.append(info["episode"]["r"])
+            lengths.append(info["episode"]["l"])
 
-    returns, lengths = evaluate_policy(
-        model, venv, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True,
-        callback=observe, warn=False,
+    evaluate_policy(
+        model, venv, n_eval_episodes=episodes, deterministic=True, callback=observe, warn=False
     )  # fmt: skip
     returns_, lengths_ = np.asarray(returns, dtype=np.float64), np.asarray(lengths, dtype=np.float64)
     result: dict[str, Any] = {

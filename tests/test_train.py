@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from stable_baselines3.common.vec_env import VecEnvWrapper
 
 import sacbench.train as train_module
 from sacbench.algos import PRESETS, Scale, get_preset, to_cpu_scale
@@ -17,7 +18,16 @@ from sacbench.algos.presets import LinearSchedule, OffPolicyParams, UnknownPrese
 from sacbench.cli import main as cli_main
 from sacbench.records import RunStatus, load_run, save_run
 from sacbench.sim.mujoco import MujocoVelocityEnv
-from sacbench.train import Budget, CompileTimer, RunConfig, action_statistics, resolve_params, train
+from sacbench.train import (
+    Budget,
+    CompileTimer,
+    RunConfig,
+    action_statistics,
+    build_run,
+    evaluate,
+    resolve_params,
+    train,
+)
 
 TINY_SAC = {
     "num_envs": 8,
@@ -263,7 +273,7 @@ def test_cli_run_writes_a_record(tmp_path: Path, capsys: pytest.CaptureFixture[s
         (["run", "--task", "a1-flat", "--preset", "ppo_sb3", "--physics", "ovphysx"], "applies to --backend isaaclab"),
         (["bounds", "--from-record", "no/such.json"], "'no/such.json': no such file"),
         (["report", "no/such/dir"], "argument dir: 'no/such/dir': no such folder"),
-        (["compare", ".", "baselines", "--rule", "iqm5"], "expected <stat>:<tolerance>"),
+        (["compare", ".", "baselines", "--rule", "iqm5"], "expected <stat>[:<least effect>][@<alpha>]"),
         (["tune", "--storage", "x.db", "--task", "b1-flat"], "unknown task 'b1-flat'"),
         (["render", "a1-rouhg", "--out", "x.png"], "unknown task 'a1-rouhg'"),
     ],
@@ -288,3 +298,21 @@ def test_cli_refuses_a_backend_that_cannot_run_here(capsys: pytest.CaptureFixtur
         cli_main(["run", "--task", "a1-flat", "--preset", "sac_tuned", "--backend", "isaaclab"])
     assert exit_info.value.code == 2
     assert "backend isaaclab cannot run here: " in capsys.readouterr().err
+
+
+def test_evaluation_reads_the_envs_own_returns_not_the_rewards_the_agent_sees() -> None:
+    """A reward wrapper above the adapter (here: a sign error) changes what the agent learns from,
+    never the evaluation return, which is the adapter's episode return."""
+
+    class Negated(VecEnvWrapper):
+        def reset(self) -> Any:
+            return self.venv.reset()
+
+        def step_wait(self) -> Any:
+            obs, reward, dones, infos = self.venv.step_wait()
+            return obs, -reward, dones, infos
+
+    parts = build_run(_config("ppo_sb3"))
+    plain = evaluate(parts.model, parts.venv, parts.base, 4, seed=11)
+    negated = evaluate(parts.model, Negated(parts.venv), parts.base, 4, seed=11)
+    assert negated["eval/episode_return"] == pytest.approx(plain["eval/episode_return"], rel=1e-6)
