@@ -361,7 +361,7 @@ def compare_runs(
                 )
             )  # fmt: skip
         verdict = combine(d.verdict for d in details) if details else Verdict.INCONCLUSIVE
-        attribution = attribute(good, baseline, rule, level)
+        attribution = attribute(good, baseline, rule, level, verdict)
         reason = "; ".join(d.describe(rule.statistic) for d in details)
         if attribution is not None:
             reason += f"; {attribution.describe()}"
@@ -407,8 +407,14 @@ def _curve(rows: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray] | No
     return x, y
 
 
-def attribute(runs: Sequence[RunRecord], baseline: Baseline, rule: CompareRule, level: float) -> Attribution | None:
-    """Throughput and learning at matched samples, tonight against the baseline (``None``: not stored)."""
+def attribute(
+    runs: Sequence[RunRecord], baseline: Baseline, rule: CompareRule, level: float, verdict: Verdict
+) -> Attribution | None:
+    """Throughput and learning at matched samples, tonight against the baseline (``None``: not stored).
+
+    The cause names what moved in the verdict's direction: a machine that got faster does not
+    explain a regression (for ``unchanged`` and ``inconclusive``, any significant move counts).
+    """
     if not baseline.throughput.get(metrics.ENV_FPS):
         return None
     fps_now = np.array([r.metric(metrics.ENV_FPS) for r in runs])
@@ -427,7 +433,7 @@ def attribute(runs: Sequence[RunRecord], baseline: Baseline, rule: CompareRule, 
         tolerance = rule.tolerance_for(runs[0].task, metrics.EVAL_RETURN)
         learning = verdict_of(permutation_test(now, base, rule.statistic), level, tolerance)
         values = (float(np.mean(now)), float(np.mean(base)))
-    moved = {Verdict.IMPROVED, Verdict.REGRESSED}
+    moved = {verdict} if verdict in (Verdict.IMPROVED, Verdict.REGRESSED) else {Verdict.IMPROVED, Verdict.REGRESSED}
     cause = {
         (True, True): Cause.BOTH,
         (True, False): Cause.THROUGHPUT,

@@ -299,3 +299,14 @@ def test_a_verdict_and_the_report_print_one_interval_for_one_number() -> None:
     (comparison,) = compare_runs(tonight, {("a1-flat", "sac_tuned"): build_baseline(runs([9.0, 10.0, 11.0]))}, seed=7)
     (summary,) = summarize(tonight, seed=7, reps=2000)
     assert comparison.metrics[0].current == summary.ret["IQM"]
+
+
+def test_a_faster_machine_does_not_explain_a_regression() -> None:
+    """Learning fell while the machine got faster: the cause is learning alone."""
+    base = build_baseline(runs([20.0, 21.0, 22.0, 23.0, 24.0], fps=1000.0), reps=200)
+    worse = runs([12.0, 12.5, 13.0, 13.5, 14.0], fps=1400.0, slope=0.3e-3)
+    (comparison,) = compare_runs(worse, {("a1-flat", "sac_tuned"): base}, reps=200)
+    assert comparison.verdict is Verdict.REGRESSED
+    attribution = comparison.attribution
+    assert attribution is not None and attribution.throughput is Verdict.IMPROVED
+    assert attribution.cause is Cause.LEARNING, comparison.reason
