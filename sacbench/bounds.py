@@ -9,7 +9,9 @@ are uniform-ish over +-100 (joint targets +-25 rad on A1) and it never learns; P
 - ``unit``: ``[-1, 1]`` (Isaac Lab 3.0's SB3 default);
 - ``fraction``: a fraction of the legacy box (the post's quick fix: 3 %, i.e. ``[-3, 3]``);
 - ``percentile``: per joint, the 2.5th and 97.5th percentiles of a trained PPO's actions, read
-  from ``sacbench/data/bounds/<backend>/<robot>.json`` (written by ``sacbench bounds``).
+  from ``sacbench/data/bounds/<backend>/<robot>.json`` (written by ``sacbench bounds``);
+- ``joint_limits``: per joint, the actions whose targets ``default + scale * action`` span the
+  robot's soft joint limits (RSL-RL-SAC's bounds; from the robot tables, no trained PPO needed).
 
 The adapter declares the chosen box as the agent's action space and passes actions through
 unchanged: SAC's tanh rescale and PPO's clipping then behave exactly as in SB3.
@@ -31,6 +33,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
 from sacbench import metrics
+from sacbench.robots.spec import RobotSpec
 from sacbench.sim.protocol import Backend, BatchedEnv, as_numpy
 from sacbench.tasks.registry import TaskSpec
 
@@ -44,6 +47,7 @@ class BoundsMode(enum.StrEnum):
     UNIT = "unit"
     FRACTION = "fraction"
     PERCENTILE = "percentile"
+    JOINT_LIMITS = "joint_limits"
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class ActionBounds:
 LEGACY = ActionBounds(BoundsMode.LEGACY)
 UNIT = ActionBounds(BoundsMode.UNIT)
 PERCENTILE = ActionBounds(BoundsMode.PERCENTILE)
+JOINT_LIMITS = ActionBounds(BoundsMode.JOINT_LIMITS)
 
 
 @dataclass(frozen=True)
@@ -234,6 +239,8 @@ def resolve_bounds(
         assert bounds.fraction is not None
         f = bounds.fraction
         return ResolvedBounds(bounds.mode, tuple(lo * f), tuple(hi * f), f"{f:g} x the task's action space", names)
+    if bounds.mode is BoundsMode.JOINT_LIMITS:
+        return _joint_limit_bounds(task.robot_spec, names)
     percentile, path = find_percentile_bounds(task, backend)
     index = {name: i for i, name in enumerate(percentile.joint_order)}
     missing = [name for name in names if name not in index]
@@ -243,6 +250,37 @@ def resolve_bounds(
     high = tuple(percentile.high[index[name]] for name in names)
     source = f"{path.parent.name}/{path.name}: {percentile.provenance.get('source', '')}".strip()
     return ResolvedBounds(bounds.mode, low, high, source, names)
+
+
+def _joint_limit_bounds(robot: RobotSpec, names: tuple[str, ...]) -> ResolvedBounds:
+    """`joint_limit_box` in the env's joint order (matched by name, like the percentile files)."""
+    low, high = joint_limit_box(robot)
+    index = {name: i for i, name in enumerate(robot.joint_order)}
+    unknown = [name for name in names if name not in index]
+    if unknown:
+        raise ValueError(f"robot {robot.name!r} has no joint(s) {unknown} of the env; it has {list(index)}")
+    by_name = [index[name] for name in names]
+    source = (
+        f"soft joint limits of the {robot.name} table (factor {robot.soft_limit_factor:g}):"
+        f" (limit - default) / {robot.action_scale:g}"
+    )
+    return ResolvedBounds(BoundsMode.JOINT_LIMITS, tuple(low[by_name]), tuple(high[by_name]), source, names)
+
+
+def joint_limit_box(robot: RobotSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The actions that reach the robot's soft joint limits, per joint in the table's order.
+
+    The task's joint target is ``default + action_scale * action`` (Isaac Lab's
+    ``JointPositionAction`` with ``use_default_offset``), so the box is ``(soft limit - default) /
+    action_scale``: every action inside it commands a target inside the soft limits, and every
+    soft-limit target is reachable.
+
+    Returns:
+        ``(low, high)``, each ``(num_joints,)``.
+    """
+    soft = np.array(robot.soft_joint_limits)
+    default = np.array(robot.default_joint_pos)
+    return (soft[:, 0] - default) / robot.action_scale, (soft[:, 1] - default) / robot.action_scale
 
 
 AT_BOUND_MARGIN = 0.01

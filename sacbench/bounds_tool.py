@@ -133,3 +133,44 @@ def plot_action_histograms(record: RunRecord, bounds: PercentileBounds, path: Pa
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def compare_boxes(task: str) -> str:
+    """Per joint, the joint-limits box beside the PPO-percentile box of each committed backend file.
+
+    Returns:
+        A text table that also holds the soft limits and the standing pose (radians), so that a
+        reader sees where the PPO percentiles command targets beyond the soft limits (the post's
+        appendix: policies "learn to produce actions that set the target joint position outside of
+        the joint limits").
+    """
+    from sacbench.bounds import joint_limit_box, load_percentile_bounds
+    from sacbench.sim.protocol import Backend
+
+    spec = get_task(task).robot_spec
+    low, high = joint_limit_box(spec)
+    files = {b.value: bounds_dir() / b.value / f"{spec.name}.json" for b in Backend}
+    percentile = {name: load_percentile_bounds(path) for name, path in files.items() if path.exists()}
+    header = f"{'joint':<18} {'soft limits (rad)':>18} {'default':>8} {'joint_limits box':>18}"
+    header += "".join(f" {f'percentile ({name})':>22}" for name in percentile)
+    lines = [
+        f"{spec.display_name}: targets = default + {spec.action_scale:g} * action;"
+        f" soft limits = the range shrunk by {spec.soft_limit_factor:g} about its middle",
+        header,
+    ]
+    soft, default = spec.soft_joint_limits, spec.default_joint_pos
+    for j, name in enumerate(spec.joint_order):
+        row = f"{name:<18} {_interval(*soft[j]):>18} {default[j] + 0.0:8.3f} {_interval(low[j], high[j]):>18}"
+        for table in percentile.values():
+            k = table.joint_order.index(name)
+            outside = table.low[k] < low[j] or table.high[k] > high[j]
+            row += f" {_interval(table.low[k], table.high[k]) + ('*' if outside else ' '):>22}"
+        lines.append(row)
+    if percentile:
+        lines.append("* the PPO percentiles command targets beyond the soft joint limits")
+    return "\n".join(lines)
+
+
+def _interval(low: float, high: float) -> str:
+    """``[low, high]`` in fixed width."""
+    return f"[{low:6.2f}, {high:6.2f}]"

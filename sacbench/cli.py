@@ -7,9 +7,12 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sacbench import metrics
+
+if TYPE_CHECKING:
+    from sacbench.thresholds import Threshold
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
@@ -193,11 +196,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_bounds(args: argparse.Namespace) -> int:
-    from sacbench.bounds_tool import default_bounds_path, extract_bounds, plot_action_histograms, write_bounds
+    from sacbench.bounds_tool import (
+        compare_boxes,
+        default_bounds_path,
+        extract_bounds,
+        plot_action_histograms,
+        write_bounds,
+    )
     from sacbench.records import load_run, save_run
     from sacbench.sim.protocol import Backend
     from sacbench.train import Budget, RunConfig, check_config, train
 
+    if args.compare:
+        print(compare_boxes(args.compare))
+        return 0
     low, high = args.percentiles
     if not 0.0 <= low < high <= 100.0:
         raise ValueError(f"--percentiles {low:g} {high:g}: need 0 <= LOW < HIGH <= 100, e.g. 2.5 97.5")
@@ -224,6 +236,7 @@ def _cmd_bounds(args: argparse.Namespace) -> int:
     print(f"bounds: {path}\nfigure: {figure}")
     for name, lo, hi in zip(bounds.joint_order, bounds.low, bounds.high, strict=True):
         print(f"  {name:<18} [{lo:7.3f}, {hi:7.3f}]")
+    print(f"beside the joint-limits box: sacbench bounds --compare {record.task}")
     return 0
 
 
@@ -309,24 +322,33 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def _cmd_thresholds(args: argparse.Namespace) -> int:
-    from sacbench.algos import PRESETS
+    from sacbench.algos import DEFAULT_MATRIX, PRESETS
     from sacbench.baselines import gated_metrics, load_baselines
-    from sacbench.thresholds import threshold_from_baseline
+    from sacbench.tasks import get_task, task_names
+    from sacbench.thresholds import threshold_from_baseline, threshold_from_post
 
-    lines = []
+    entries = []
+    if args.from_post:
+        for task in task_names():
+            for preset in DEFAULT_MATRIX[get_task(task).terrain.value]:
+                entries.append(threshold_from_post(task, preset, learns=PRESETS[preset].learns))
     for (task, preset), baseline in sorted(load_baselines(Path(args.baselines), args.backend, args.scale).items()):
         learns = PRESETS[preset].learns if preset in PRESETS else True
         for metric in gated_metrics(task.split("-")[1]):
             if metric not in baseline.metrics or (metric != metrics.EVAL_RETURN and not args.terrain_levels):
                 continue
-            entry = threshold_from_baseline(baseline, metric, learns=learns)
-            bound = f"min: {entry.min:g}" if entry.min is not None else f"max: {entry.max:g}"
-            lines.append(
-                f"  - {{backend: {entry.backend}, scale: {entry.scale}, task: {task}, preset: {preset},"
-                f' metric: {metric}, {bound}, min_budget_s: {entry.min_budget_s:g}, source: "{entry.source}"}}'
-            )
-    print("\n".join(lines))
+            entries.append(threshold_from_baseline(baseline, metric, learns=learns))
+    print("\n".join(_yaml_entry(entry) for entry in entries))
     return 0
+
+
+def _yaml_entry(entry: Threshold) -> str:
+    """One ``thresholds.yaml`` list item, on one line (the source JSON-quoted: valid YAML)."""
+    bound = f"min: {entry.min:g}" if entry.min is not None else f"max: {entry.max:g}"
+    return (
+        f"  - {{backend: {entry.backend}, scale: {entry.scale}, task: {entry.task}, preset: {entry.preset},"
+        f" metric: {entry.metric}, {bound}, min_budget_s: {entry.min_budget_s:g}, source: {json.dumps(entry.source)}}}"
+    )
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -429,13 +451,19 @@ def _add_run(sub: Any) -> None:
 def _add_bounds(sub: Any) -> None:
     bounds = sub.add_parser(
         "bounds",
-        help="PPO-percentile action bounds: train a PPO (or read a record) and write the bounds file",
+        help="PPO-percentile action bounds: train a PPO (or read a record) and write the bounds file;"
+        " --compare shows them beside the joint-limits box",
     )
     source = bounds.add_mutually_exclusive_group(required=True)
     source.add_argument("--task", type=parse_task, help="train on this task (its robot gets the bounds), e.g. a1-flat")
     source.add_argument(
         "--from-record", type=existing_file, metavar="JSON", help="a finished run recorded with record_actions"
     )
+    source.add_argument(
+        "--compare", type=parse_task, metavar="TASK",
+        help="print the task's robot's joint-limits box beside its committed PPO-percentile boxes (trains"
+        " nothing; --preset, --budget and the other training options do not apply)",
+    )  # fmt: skip
     bounds.add_argument("--preset", type=parse_preset, default="ppo_sb3", help="Default: %(default)r")
     bounds.add_argument("--budget", type=parse_budget, default="5m", help="Default: %(default)r")
     bounds.add_argument("--seed", type=non_negative_int, default=0, help="Default: %(default)r")
@@ -517,6 +545,11 @@ def _add_thresholds(sub: Any) -> None:
     thresholds.add_argument("--backend", default="mujoco", help="Default: %(default)r")
     thresholds.add_argument("--scale", default="cpu", help="Default: %(default)r")
     thresholds.add_argument("--terrain-levels", action="store_true", help="also the terrain level of rough tasks")
+    thresholds.add_argument(
+        "--from-post", action="store_true",
+        help="also the Isaac Lab GPU entries of every default-matrix item, from the post's figures"
+        " (sacbench.thresholds.threshold_from_post), until GPU baselines exist",
+    )  # fmt: skip
     thresholds.set_defaults(func=_cmd_thresholds)
 
 

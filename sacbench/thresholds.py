@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from sacbench import metrics
 from sacbench.baselines import Baseline
 from sacbench.records import RunRecord
 
@@ -82,27 +83,37 @@ class Thresholds:
             learns: Whether its preset is expected to learn; a negative control (``False``) is only
                 asserted by an entry with a ``max``, i.e. one that fails when the preset learns.
         """
-        applicable, too_short = self.for_record(record)
+        applicable, _ = self.for_record(record)
         failures = tuple(message for ok, message in (t.check(record) for t in applicable) if not ok)
+        item = (record.backend, record.scale, record.task, record.preset)
+        return Assessment(failures, self.unasserted(*item, float(record.budget["seconds"]), learns=learns))
+
+    def unasserted(
+        self, backend: str, scale: str, task: str, preset: str, budget_s: float, *, learns: bool
+    ) -> str | None:
+        """Why an item of this budget would assert nothing, or ``None`` when something asserts it."""
+        applicable, too_short = self.for_item(backend, scale, task, preset, budget_s)
         if not learns:
             applicable = [t for t in applicable if t.max is not None]
-        reason = None
-        if not applicable and too_short:
+        if applicable:
+            return None
+        if too_short:
             needed = min(t.min_budget_s for t in too_short)
-            reason = f"its thresholds need a budget >= {needed:g} s; this run had {record.budget['seconds']:g} s"
-        elif not applicable:
-            kind = "upper ('max') threshold: a negative control" if not learns else "threshold"
-            reason = f"no {kind} for {record.backend}/{record.scale}/{record.task}/{record.preset}"
-        return Assessment(failures, reason)
+            return f"its thresholds need a budget >= {needed:g} s; this run had {budget_s:g} s"
+        kind = "upper ('max') threshold: a negative control" if not learns else "threshold"
+        return f"no {kind} for {backend}/{scale}/{task}/{preset}"
 
     def for_record(self, record: RunRecord) -> tuple[list[Threshold], list[Threshold]]:
         """``(applicable, too_short)``: the record's thresholds whose budget condition holds, and not."""
-        mine = [
-            t for t in self.entries
-            if (t.backend, t.scale, t.task, t.preset) == (record.backend, record.scale, record.task, record.preset)
-        ]  # fmt: skip
-        budget = float(record.budget["seconds"])
-        return [t for t in mine if budget >= t.min_budget_s], [t for t in mine if budget < t.min_budget_s]
+        item = (record.backend, record.scale, record.task, record.preset)
+        return self.for_item(*item, float(record.budget["seconds"]))
+
+    def for_item(
+        self, backend: str, scale: str, task: str, preset: str, budget_s: float
+    ) -> tuple[list[Threshold], list[Threshold]]:
+        """``(applicable, too_short)`` for an item of this budget (see `for_record`)."""
+        mine = [t for t in self.entries if (t.backend, t.scale, t.task, t.preset) == (backend, scale, task, preset)]
+        return [t for t in mine if budget_s >= t.min_budget_s], [t for t in mine if budget_s < t.min_budget_s]
 
 
 def _number(entry: dict[str, Any], key: str, where: str) -> float | None:
@@ -181,9 +192,52 @@ def threshold_from_baseline(baseline: Baseline, metric: str, *, learns: bool) ->
         worst = min(values)
         floor = math.floor((worst - abs(worst) / 2) / ROUNDING) * ROUNDING
         source = f"{name}: worst of {len(values)} seeds {worst:.2f}"
+        if floor < 0:  # a floor below what a standing policy scores: say what it still asserts
+            source += " (below 0: asserts no collapse, not learning)"
         return Threshold(*common, floor + 0.0, None, baseline.budget_s, source)
     best = max(values)
     ceiling = max(0.0, math.ceil(best / ROUNDING) * ROUNDING)
     held = "" if best <= 0 else "; the control does NOT hold here (a seed scored above 0)"
     source = f"negative control; {name}: best of {len(values)} seeds {best:.2f}{held}"
     return Threshold(*common, None, ceiling, baseline.budget_s, source)
+
+
+POST_SOLVED = 1 / 3
+"""Share of a task's best return above which the post calls a velocity task almost solved: on A1
+flat, "above an episode return of 15, the task is almost solved", and A1's best is 45 (tracking
+weights 1.5 + 0.75, 20 s episodes; `sacbench.tasks.return_scale`)."""
+POST_NO_IMPROVEMENT = 1 / 9
+"""Share of a task's best return a policy must pass to show any sign of learning: 5 on A1 flat, the
+ceiling sacbench set for the post's default SAC ("no sign of improvement") before this rule."""
+POST_BUDGET_S = 300.0
+"""The post's budget: "in 5 minutes"; its speed tuning evaluated after five minutes of training."""
+POST_SOURCE = "post (Isaac Lab 2.x), not yet measured by sacbench on a GPU"
+
+
+def threshold_from_post(task: str, preset: str, *, learns: bool, backend: str = "isaaclab") -> Threshold:
+    """The one rule for the GPU items, which have no sacbench baseline yet: the post's own figures.
+
+    The post reports one number (A1 flat: almost solved above 15 in 5 minutes) and claims that the
+    same recipe "worked" on every other flat task, and only learned (then, with gSDE and 3-step
+    returns, solved with more time) on rough.  Scaled by each task's best return
+    (`sacbench.tasks.return_scale`): on flat, a learner must reach `POST_SOLVED` of it; on rough,
+    `POST_NO_IMPROVEMENT` (the post gives no rough figure at 5 minutes: only learning is asserted);
+    a negative control must stay at or below `POST_NO_IMPROVEMENT`.  Floors are rounded down and
+    ceilings up to `ROUNDING`.  Replaced by `threshold_from_baseline` once GPU baselines exist.
+    """
+    from sacbench.tasks import Terrain, get_task, return_scale
+
+    best = return_scale(task)
+    common = (backend, "gpu", task, preset, metrics.EVAL_RETURN)
+
+    def of_best(share: float) -> str:
+        return f"1/{round(1 / share)} of the best return {best:g}"
+
+    if not learns:
+        ceiling = math.ceil(best * POST_NO_IMPROVEMENT / ROUNDING) * ROUNDING
+        source = f"negative control; {POST_SOURCE}: no sign of improvement ({of_best(POST_NO_IMPROVEMENT)})"
+        return Threshold(*common, None, ceiling, POST_BUDGET_S, source)
+    rough = get_task(task).terrain is Terrain.ROUGH
+    share, claim = (POST_NO_IMPROVEMENT, "learns") if rough else (POST_SOLVED, "almost solved")
+    floor = math.floor(best * share / ROUNDING) * ROUNDING
+    return Threshold(*common, floor, None, POST_BUDGET_S, f"{POST_SOURCE}: {claim} ({of_best(share)})")

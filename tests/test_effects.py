@@ -23,6 +23,7 @@ import flax.linen as flax_nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 import torch
 from stable_baselines3.common.buffers import NStepReplayBuffer
@@ -34,6 +35,7 @@ from sacbench.algos import PRESETS, Scale
 from sacbench.algos.presets import Activation, Algo, LinearSchedule, OffPolicyParams, OnPolicyParams, Optimizer
 from sacbench.bounds import BoundsMode, bounds_dir
 from sacbench.records import RunStatus
+from sacbench.tasks import get_task
 from sacbench.tasks.velocity import LEGACY_ACTION_BOUND
 from sacbench.train import Budget, RunConfig, RunParts, build_run, train
 
@@ -90,18 +92,28 @@ def _injected(opt_state: Any) -> Any:
 
 
 def _adam_count(opt_state: Any) -> int:
-    """Updates applied by an optax Adam(W): its ``ScaleByAdamState.count``."""
+    """Updates applied by an optax Adam(W): its ``ScaleByAdamState.count`` (alone, or after clipping)."""
     counts = [
-        int(leaf)
-        for path, leaf in jax.tree_util.tree_leaves_with_path(opt_state)
-        if jax.tree_util.keystr(path).endswith("inner_state[0].count")
+        int(state.count)
+        for state in jax.tree_util.tree_leaves(opt_state, is_leaf=lambda x: isinstance(x, optax.ScaleByAdamState))
+        if isinstance(state, optax.ScaleByAdamState)
     ]
     assert len(counts) == 1, f"expected one Adam state, found {counts}"
     return counts[0]
 
 
-_FLAX_ACTIVATIONS = {flax_nn.relu: Activation.RELU, flax_nn.elu: Activation.ELU, flax_nn.tanh: Activation.TANH}
-_TORCH_ACTIVATIONS = {torch.nn.ReLU: Activation.RELU, torch.nn.ELU: Activation.ELU, torch.nn.Tanh: Activation.TANH}
+_FLAX_ACTIVATIONS = {
+    flax_nn.relu: Activation.RELU,
+    flax_nn.elu: Activation.ELU,
+    flax_nn.tanh: Activation.TANH,
+    flax_nn.swish: Activation.SWISH,
+}
+_TORCH_ACTIVATIONS = {
+    torch.nn.ReLU: Activation.RELU,
+    torch.nn.ELU: Activation.ELU,
+    torch.nn.Tanh: Activation.TANH,
+    torch.nn.SiLU: Activation.SWISH,
+}
 
 
 def _flax_activation(fn: Any) -> Activation:
@@ -125,10 +137,80 @@ def _off_num_envs(parts: RunParts) -> int:
 
 
 def _off_net_arch(parts: RunParts) -> tuple[int, ...]:
-    actor = _dense_widths(parts.model.policy.actor_state.params["params"])[:-2]  # the mean and log-std heads
-    critic = _dense_widths(_critic_tree(parts))[:-1]  # the value (or quantile) head
-    assert actor == critic, f"actor {actor} vs critic {critic}"
-    return tuple(actor)
+    return tuple(_dense_widths(parts.model.policy.actor_state.params["params"])[:-2])  # the mean and log-std heads
+
+
+def _off_critic_net_arch(parts: RunParts) -> tuple[int, ...]:
+    return tuple(_dense_widths(_critic_tree(parts))[:-1])  # the value (or quantile) head
+
+
+def _off_weight_decay(parts: RunParts) -> float | None:
+    """AdamW's decay measured: with zero gradients its update is ``-lr * decay * params``; Adam's is 0."""
+    state = parts.model.policy.actor_state
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, state.params)
+    updates, _ = state.tx.update(zeros, state.opt_state, state.params)
+    update, param = (
+        np.concatenate([np.ravel(x) for x in jax.tree_util.tree_leaves(t)]) for t in (updates, state.params)
+    )
+    if not np.any(update):
+        return None
+    rate = float(_injected(state.opt_state).hyperparams["learning_rate"])
+    moved = np.abs(param) > 1e-3
+    return float(np.median(-update[moved] / (rate * param[moved])))
+
+
+def _clips_at(state: Any, norm: float) -> bool:
+    """Whether an optimizer clips the global gradient norm at ``norm``, seen in its updates.
+
+    A first gradient far above the norm, then a second of exactly the clipped size: after clipping
+    the two are equal and Adam takes a full step (``lr`` per weight); an Adam that did not clip
+    still remembers the large one and steps 0.67 ``lr``.  The weights are zero, so AdamW's decay adds
+    nothing.
+    """
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, state.params)
+    clipped = norm / math.sqrt(sum(leaf.size for leaf in jax.tree_util.tree_leaves(zeros)))
+    opt_state = state.tx.init(zeros)
+    _, opt_state = state.tx.update(jax.tree_util.tree_map(lambda z: z + 1e3 * clipped, zeros), opt_state, zeros)
+    second, _ = state.tx.update(jax.tree_util.tree_map(lambda z: z + clipped, zeros), opt_state, zeros)
+    step = abs(float(jax.tree_util.tree_leaves(second)[0].ravel()[0]))
+    rate = float(_injected(opt_state).hyperparams["learning_rate"])
+    assert step == pytest.approx(rate, rel=0.01) or step == pytest.approx(0.67 * rate, rel=0.02), step / rate
+    return step == pytest.approx(rate, rel=0.01)
+
+
+def _off_max_grad_norm(parts: RunParts) -> float | None:
+    """The norm both networks' optimizers clip at, seen in their updates (``None``: they do not clip)."""
+    policy = parts.model.policy
+    states = (policy.actor_state, getattr(policy, "qf_state", None) or policy.qf1_state)
+    held = [_injected(state.opt_state).hyperparams.get("max_grad_norm") for state in states]
+    norms = {None if norm is None else float(norm) for norm in held}
+    (norm,) = norms  # the same in both
+    probe = 1.0 if norm is None else norm
+    clips = {_clips_at(state, probe) for state in states}
+    assert len(clips) == 1, "the actor and the critic must clip alike"
+    return probe if clips.pop() else None
+
+
+def _initial_std(parts: RunParts) -> np.ndarray:
+    """The actor's standard deviation (before tanh) on 64 random observations: ``(64, action_dim)``."""
+    obs = np.random.default_rng(0).normal(size=(64, *parts.venv.observation_space.shape)).astype(np.float32)
+    policy = parts.model.policy
+    dist = policy.actor.apply(policy.actor_state.params, obs)
+    return np.asarray(dist.distribution.stddev())
+
+
+def _off_init_std(parts: RunParts) -> float | None:
+    """The same std in every state and joint (the set initial std), or ``None``: SBX's state-dependent one."""
+    std = _initial_std(parts)
+    if np.allclose(std, std.flat[0], rtol=1e-5):
+        return float(std.flat[0])
+    assert 0.3 < float(np.median(std)) < 3.0, "SBX's default init gives a std around 1"
+    return None
+
+
+def _off_target_entropy(parts: RunParts) -> float:
+    """The entropy target SBX's temperature loss uses (set at the first ``learn``, from the constructor's)."""
+    return float(parts.model.target_entropy)
 
 
 def _off_activation(parts: RunParts) -> Activation:
@@ -232,6 +314,13 @@ OFF_POLICY_READERS: dict[str, Callable[[RunParts], Any]] = {
     "use_sde": _off_use_sde,
     "top_quantiles_to_drop_per_net": _off_top_quantiles,
     "normalize_obs": _normalized,
+    "critic_net_arch": _off_critic_net_arch,
+    "weight_decay": _off_weight_decay,
+    "max_grad_norm": _off_max_grad_norm,
+    "init_std": _off_init_std,
+    "target_entropy_scale": _off_target_entropy,
+    "entropy_in_box_units": _off_target_entropy,
+    "timeout_bootstrap": lambda parts: parts.model.replay_buffer.handle_timeout_termination,
 }
 
 
@@ -341,6 +430,16 @@ def _expected(parts: RunParts, name: str) -> Any:  # noqa: PLR0911 (one case per
             return (pytest.approx(value.init, rel=1e-5), value.learned)
         if name == "top_quantiles_to_drop_per_net" and parts.preset.algo is not Algo.SBX_TQC:
             return NOT_APPLICABLE
+        if name == "critic_net_arch" and value is None:  # the actor's widths
+            return params.net_arch
+        if name == "weight_decay" and params.optimizer is Optimizer.ADAMW:  # measured, in float32
+            return pytest.approx(value if value is not None else 1e-4, rel=1e-3)
+        if name in ("target_entropy_scale", "entropy_in_box_units"):  # both set the one target
+            box = parts.model.action_space
+            box_units = np.sum(np.log((box.high - box.low) / 2)) if params.entropy_in_box_units else 0.0
+            return pytest.approx(-params.target_entropy_scale * box.shape[0] - box_units, rel=1e-5)
+        if name == "init_std" and value is not None:
+            return pytest.approx(value, rel=1e-5)
     elif name == "clip_obs" and not params.normalize_obs:
         return NOT_APPLICABLE
     if isinstance(value, float):
@@ -382,6 +481,12 @@ def _expected_box(mode: BoundsMode, fraction: float | None) -> tuple[np.ndarray,
     if mode is BoundsMode.FRACTION:
         assert fraction is not None
         return -fraction * legacy, fraction * legacy
+    if mode is BoundsMode.JOINT_LIMITS:  # Isaac Lab's soft limits, reached through default + 0.25 * action
+        spec = get_task(TASK).robot_spec
+        hard = np.array([spec.joints[name].range for name in spec.joint_order])
+        middle, half = hard.mean(axis=1), (hard[:, 1] - hard[:, 0]) / 2 * 0.9
+        default = np.array([spec.joints[name].default for name in spec.joint_order])
+        return (middle - half - default) / 0.25, (middle + half - default) / 0.25
     raw = json.loads((bounds_dir() / "mujoco" / "a1.json").read_text())
     return np.array(raw["low"]), np.array(raw["high"])
 
@@ -397,6 +502,29 @@ def test_the_agent_acts_in_the_presets_box(preset: str) -> None:
         obs = np.zeros((256, *parts.venv.observation_space.shape), np.float32)
         actions, _ = parts.model.predict(obs, deterministic=False)
         assert np.all(actions >= low - 1e-4) and np.all(actions <= high + 1e-4)
+
+
+@pytest.mark.parametrize(("preset", "std"), [("rsl_rl_sac", 0.15), ("fast_sac", 0.22), ("rsl_rl_sac_sbx_std", None)])
+def test_the_initial_std_is_the_spread_of_the_first_actions(preset: str, std: float | None) -> None:
+    """The real policy's exploratory actions, mapped back through the box and tanh: around the
+    deterministic action they spread by the preset's initial std (SBX's own init: about 1, and a
+    mean anywhere), and with a set std the deterministic action starts at the box's centre."""
+    parts = _parts(preset)
+    obs = np.repeat(np.random.default_rng(1).normal(size=(1, *parts.venv.observation_space.shape)), 4096, axis=0)
+    low, high = parts.model.action_space.low, parts.model.action_space.high
+    centre, half = (low + high) / 2, (high - low) / 2
+
+    def pre_tanh(actions: np.ndarray) -> np.ndarray:
+        return np.arctanh(np.clip((actions - centre) / half, -1 + 1e-6, 1 - 1e-6))
+
+    sampled, _ = parts.model.predict(obs.astype(np.float32), deterministic=False)
+    mean, _ = parts.model.predict(obs[:1].astype(np.float32), deterministic=True)
+    spread = (pre_tanh(sampled) - pre_tanh(mean)).std(axis=0)  # (action_dim,)
+    if std is None:
+        assert np.median(spread) > 0.5
+    else:
+        np.testing.assert_allclose(spread, std, rtol=0.1)
+        assert np.abs(pre_tanh(mean)).max() < 0.05
 
 
 # ------------------------------------------------------------------------ counted in real runs

@@ -63,7 +63,8 @@ class StandInManagerBasedRLEnv:
       ``extras["final_obs"]["policy"]``, both refreshed only on steps where an env resets (``_reset_idx``
       and ``step`` in ``manager_based_rl_env.py``).
 
-    Env ``i`` ends its episode every ``i + 2`` steps; observations count the steps.
+    Env ``i`` ends its episode every ``i + 2`` steps, by the time limit (``truncated``) or, for the
+    envs in ``falls``, by a termination; observations count the episode's steps.
     """
 
     open_envs = 0
@@ -76,6 +77,8 @@ class StandInManagerBasedRLEnv:
         act_dim: int = 12,
         device: str = "cpu",
         joint_names: tuple[str, ...] = A1_NEWTON_ORDER,
+        *,
+        falls: tuple[int, ...] = (),
     ) -> None:
         if StandInManagerBasedRLEnv.open_envs:
             raise RuntimeError("Simulation context already exists. Cannot create a new one.")
@@ -90,6 +93,8 @@ class StandInManagerBasedRLEnv:
         self.seen_actions: list[torch.Tensor] = []
         self.closed = False
         self.reset_seed: int | None = None
+        self.falls = torch.zeros(num_envs, dtype=torch.bool)
+        self.falls[list(falls)] = True
 
     def _obs(self) -> dict[str, torch.Tensor]:
         return {"policy": self.t[:, None].repeat(1, self.single_observation_space["policy"].shape[0])}
@@ -107,9 +112,9 @@ class StandInManagerBasedRLEnv:
         assert action.dtype == torch.float32 and action.shape == (self.num_envs, self.single_action_space.shape[0])
         self.seen_actions.append(action)
         self.t += 1
-        truncated = self.t >= torch.arange(2, self.num_envs + 2)
-        terminated = torch.zeros(self.num_envs, dtype=torch.bool)
-        if truncated.any():
+        ended = self.t >= torch.arange(2, self.num_envs + 2)
+        terminated, truncated = ended & self.falls, ended & ~self.falls
+        if ended.any():
             self.extras["final_obs"] = self._obs()
             self.extras["log"] = {
                 "Curriculum/terrain_levels": torch.tensor(2.5),
@@ -117,7 +122,7 @@ class StandInManagerBasedRLEnv:
                 "Episode_Termination/time_out": 1.0,
                 "Metrics/base_velocity/error_vel_xy": 0.3,
             }
-            self.t[truncated] = 0
+            self.t[ended] = 0
         return self._obs(), torch.ones(self.num_envs), terminated, truncated, self.extras
 
     def close(self) -> None:

@@ -33,7 +33,7 @@ def _write(tmp_path: Path, change: dict[str, object]) -> Path:
     [
         ({"cpu.batch_sise": 3}, r"field 'cpu': unknown field\(s\) \['batch_sise'\]; known: \["),
         ({"cpu.batch_size": 2.5}, r"field 'cpu'\.batch_size must be an integer, got 2\.5"),
-        ({"cpu.activation": "gelu"}, r"activation is 'gelu'; expected one of \['relu', 'elu', 'tanh'\]"),
+        ({"cpu.activation": "gelu"}, r"activation is 'gelu'; expected one of \['relu', 'elu', 'tanh', 'swish'\]"),
         ({"cpu.net_arch": [256, -1]}, "must be a list of positive layer widths"),
         ({"bounds.mode": "huge"}, r"bounds\.mode' is 'huge'"),
         ({"bounds.fraction": 0.5}, r"only applies to the 'fraction' mode"),

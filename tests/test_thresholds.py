@@ -11,7 +11,13 @@ from test_records import make_record
 from sacbench.algos import PRESETS
 from sacbench.baselines import Baseline
 from sacbench.metrics import EVAL_RETURN
-from sacbench.thresholds import Threshold, Thresholds, load_thresholds, threshold_from_baseline
+from sacbench.thresholds import (
+    Threshold,
+    Thresholds,
+    load_thresholds,
+    threshold_from_baseline,
+    threshold_from_post,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,3 +91,30 @@ def test_the_rule_from_a_baseline(values: list[float], learns: bool, low: float 
     assert (entry.min, entry.max, entry.min_budget_s) == (low, high, 120.0)
     assert all(entry.min is None or v >= entry.min for v in values)  # every baseline seed passes its own floor
     assert ("does NOT hold" in entry.source) == (high is not None and high > 0)
+
+
+@pytest.mark.parametrize(
+    ("task", "preset", "learns", "low", "high"),
+    [
+        ("a1-flat", "ppo_sb3", True, 15.0, None),  # the post's own figure: A1 flat almost solved above 15
+        ("a1-flat", "sac_default", False, None, 5.0),  # no sign of improvement: 45 / 9
+        ("anymal_c-flat", "sac_tuned", True, 10.0, None),  # best 30: a third
+        ("anymal_c-rough", "sac_tuned_rough", True, 3.0, None),  # rough: only learning, 30 / 9 = 3.33 down
+        ("anymal_c-flat", "sac_tuned_legacy", False, None, 3.5),  # 3.33 up
+        ("bdx-rough", "ppo_sb3", True, 6.5, None),  # best 60: 6.67 down
+    ],
+)
+def test_the_rule_from_the_post(task: str, preset: str, learns: bool, low: float | None, high: float | None) -> None:
+    entry = threshold_from_post(task, preset, learns=learns)
+    assert (entry.backend, entry.scale, entry.task, entry.preset) == ("isaaclab", "gpu", task, preset)
+    assert (entry.min, entry.max, entry.min_budget_s) == (low, high, 300.0)
+    assert "not yet measured by sacbench on a GPU" in entry.source
+
+
+def test_an_item_of_any_budget_says_whether_it_is_asserted() -> None:
+    table = Thresholds((_entry("sac_tuned", low=10.0, budget=120.0), _entry("sac_default", low=-1.0)))
+    assert table.unasserted("mujoco", "cpu", "a1-flat", "sac_tuned", 120.0, learns=True) is None
+    assert table.unasserted("mujoco", "cpu", "a1-flat", "sac_tuned", 60.0, learns=True) == (
+        "its thresholds need a budget >= 120 s; this run had 60 s"
+    )
+    assert table.unasserted("mujoco", "cpu", "a1-flat", "sac_default", 120.0, learns=False) is not None

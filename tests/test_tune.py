@@ -104,7 +104,16 @@ def test_study_resumes_after_being_killed(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["sac_default", "sac_tuned_rough", "sac_tuned_lr_schedule", "sac_tuned_action_schedule", "ppo_sbx"]
+    "name",
+    [
+        "sac_default",
+        "sac_tuned_rough",
+        "sac_tuned_lr_schedule",
+        "sac_tuned_action_schedule",
+        "ppo_sbx",
+        "rsl_rl_sac",
+        "fast_sac",
+    ],
 )
 def test_presets_round_trip_through_files(tmp_path: Path, name: str) -> None:
     from sacbench.algos.presets import write_preset_file

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import math
 from typing import Any
 
+import numpy as np
+from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
@@ -13,19 +17,56 @@ from sacbench.algos.presets import Activation, Algo, AlgoParams, OffPolicyParams
 def _flax_activation(activation: Activation) -> Any:
     import flax.linen as nn
 
-    return {Activation.RELU: nn.relu, Activation.ELU: nn.elu, Activation.TANH: nn.tanh}[activation]
+    table = {Activation.RELU: nn.relu, Activation.ELU: nn.elu, Activation.TANH: nn.tanh, Activation.SWISH: nn.swish}
+    return table[activation]
 
 
 def _torch_activation(activation: Activation) -> Any:
     from torch import nn
 
-    return {Activation.RELU: nn.ReLU, Activation.ELU: nn.ELU, Activation.TANH: nn.Tanh}[activation]
+    table = {Activation.RELU: nn.ReLU, Activation.ELU: nn.ELU, Activation.TANH: nn.Tanh, Activation.SWISH: nn.SiLU}
+    return table[activation]
 
 
-def _off_policy_kwargs(p: OffPolicyParams) -> dict[str, Any]:
+def _off_policy_optimizer(p: OffPolicyParams) -> tuple[Any, dict[str, Any]]:
+    """SBX's ``optimizer_class`` and ``optimizer_kwargs`` for both networks."""
     import optax
 
-    optimizer = {Optimizer.ADAM: optax.adam, Optimizer.ADAMW: optax.adamw}[p.optimizer]
+    from sacbench.algos.actors import clipped_adam, clipped_adamw
+
+    kwargs: dict[str, Any] = {} if p.weight_decay is None else {"weight_decay": p.weight_decay}
+    if p.max_grad_norm is None:
+        return {Optimizer.ADAM: optax.adam, Optimizer.ADAMW: optax.adamw}[p.optimizer], kwargs
+    kwargs["max_grad_norm"] = p.max_grad_norm
+    return {Optimizer.ADAM: clipped_adam, Optimizer.ADAMW: clipped_adamw}[p.optimizer], kwargs
+
+
+def target_entropy(p: OffPolicyParams, box: spaces.Box) -> float:
+    """The entropy target SBX gets: ``-scale * action_dim``, in SBX's squashed ``[-1, 1]`` space.
+
+    A target meant in the box's units (``entropy_in_box_units``: RSL-RL-SAC's log-probabilities
+    include the box's ``-sum(log(half-widths))``) is lowered by that sum, which SBX's omit.
+    """
+    target = -p.target_entropy_scale * box.shape[0]
+    if p.entropy_in_box_units:
+        target -= float(np.sum(np.log((box.high - box.low) / 2)))
+    return target
+
+
+def _off_policy_kwargs(p: OffPolicyParams, box: spaces.Box) -> dict[str, Any]:
+    """SBX SAC/TQC constructor arguments for ``p`` acting in ``box``."""
+    optimizer, optimizer_kwargs = _off_policy_optimizer(p)
+    policy_kwargs: dict[str, Any] = {
+        "net_arch": {"pi": list(p.net_arch), "qf": list(p.critic_net_arch or p.net_arch)},
+        "activation_fn": _flax_activation(p.activation),
+        "layer_norm": p.layer_norm,
+        "optimizer_class": optimizer,
+        "optimizer_kwargs": optimizer_kwargs,
+    }
+    if p.init_std is not None:
+        from sacbench.algos.actors import SmallInitStdActor  # imports flax: only when needed
+
+        policy_kwargs["actor_class"] = functools.partial(SmallInitStdActor, log_std_init=math.log(p.init_std))
     return {
         "learning_rate": p.learning_rate,
         "buffer_size": p.buffer_size,
@@ -39,12 +80,9 @@ def _off_policy_kwargs(p: OffPolicyParams) -> dict[str, Any]:
         "n_steps": p.n_steps,
         "ent_coef": p.ent_coef.to_sb3(),
         "use_sde": p.use_sde,
-        "policy_kwargs": {
-            "net_arch": list(p.net_arch),
-            "activation_fn": _flax_activation(p.activation),
-            "layer_norm": p.layer_norm,
-            "optimizer_class": optimizer,
-        },
+        "target_entropy": target_entropy(p, box),
+        "replay_buffer_kwargs": {"handle_timeout_termination": p.timeout_bootstrap},
+        "policy_kwargs": policy_kwargs,
     }
 
 
@@ -110,7 +148,8 @@ def make_agent(
     if algo.off_policy:
         if not isinstance(params, OffPolicyParams):
             raise TypeError(f"{algo.value} needs OffPolicyParams, got {type(params).__name__}")
-        kwargs = _off_policy_kwargs(params)
+        assert isinstance(venv.action_space, spaces.Box)
+        kwargs = _off_policy_kwargs(params, venv.action_space)
         if algo is Algo.SBX_TQC:
             from sbx import TQC
 

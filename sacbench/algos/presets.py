@@ -8,7 +8,7 @@ SBX SAC does ~70-130 gradient steps/s with the post's networks there (measured),
 thousands.  The rule, applied to every preset unless it defines its CPU scale itself:
 
 - envs / 16 (1024 -> 64, 2048 -> 128, 4096 -> 256);
-- every hidden layer half as wide (at least 64); batch half as large (at least 128);
+- every hidden layer half as wide (at least 64), the critics' too; batch half as large (at least 128);
 - replay buffer / 4 (at least 100k transitions);
 - gradient steps scaled with the envs so that the replay ratio
   ``gradient_steps / (num_envs * train_freq)`` stays the same (at least 1 step);
@@ -19,6 +19,7 @@ thousands.  The rule, applied to every preset unless it defines its CPU scale it
 from __future__ import annotations
 
 import enum
+import math
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -28,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from sacbench.bounds import LEGACY, PERCENTILE, UNIT, ActionBounds, BoundsMode
+from sacbench.bounds import JOINT_LIMITS, LEGACY, PERCENTILE, UNIT, ActionBounds, BoundsMode
 
 
 class Algo(enum.StrEnum):
@@ -63,6 +64,8 @@ class Activation(enum.StrEnum):
     RELU = "relu"
     ELU = "elu"
     TANH = "tanh"
+    SWISH = "swish"
+    """SiLU, ``x * sigmoid(x)`` (RSL-RL-SAC's "swish")."""
 
 
 class Optimizer(enum.StrEnum):
@@ -107,6 +110,10 @@ class LinearSchedule:
 LearningRate = float | LinearSchedule
 
 
+MAX_INIT_STD = math.exp(2.0)
+"""The largest standard deviation SBX's actors allow (their log-std is clipped to [-20, 2])."""
+
+
 @dataclass(frozen=True)
 class OffPolicyParams:
     """SAC / TQC hyperparameters (SBX names; defaults are SBX's)."""
@@ -134,6 +141,44 @@ class OffPolicyParams:
     """TQC only."""
     normalize_obs: bool = True
     """Observation normalisation (SB3 ``VecNormalize``, clip 10)."""
+    critic_net_arch: tuple[int, ...] | None = None
+    """The critics' hidden widths; ``None``: the actor's (``net_arch``)."""
+    weight_decay: float | None = None
+    """AdamW's decoupled weight decay; ``None``: optax's default (1e-4).  Only with AdamW."""
+    max_grad_norm: float | None = None
+    """Clip each network's gradients to this global norm before the optimizer; ``None``: no clipping
+    (SBX's default).  Per optimizer state: the actor, the critic ensemble (TQC: each critic apart);
+    the entropy coefficient's own optimizer is never clipped."""
+    init_std: float | None = None
+    """The actor's initial standard deviation (before tanh), the same in every state, with a mean
+    head started near zero (RSL-RL-SAC's initialisation); ``None``: SBX's init (flax's defaults give
+    a state-dependent standard deviation around 1)."""
+    target_entropy_scale: float = 1.0
+    """Target entropy = -scale x action dimensions (1.0: SBX's ``"auto"``; RSL-RL-SAC: 0.167)."""
+    entropy_in_box_units: bool = False
+    """Whether the target is meant for the entropy of the actions in the agent's box, as RSL-RL-SAC
+    measures it (its log-probabilities include ``-sum(log(half-widths))`` of the box), rather than
+    in SBX's squashed ``[-1, 1]`` space; then the target SBX gets is lowered by
+    ``sum(log(half-widths))`` (about 17.9 on A1's joint-limits box)."""
+    timeout_bootstrap: bool = True
+    """Bootstrap from the final observation when the time limit cuts an episode (SB3's
+    ``handle_timeout_termination``); ``False`` treats time-outs as terminations (an ablation)."""
+
+    def __post_init__(self) -> None:
+        if self.weight_decay is not None and self.optimizer is not Optimizer.ADAMW:
+            raise ValueError(
+                f"weight_decay={self.weight_decay} needs optimizer='adamw' (got {self.optimizer.value!r});"
+                " drop weight_decay or set optimizer='adamw'"
+            )
+        for name in ("weight_decay", "max_grad_norm", "init_std", "target_entropy_scale"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name}={value!r}: must be a positive number")
+        if self.init_std is not None and not self.init_std <= MAX_INIT_STD:
+            raise ValueError(
+                f"init_std={self.init_std}: SBX clips the log-std to at most 2, so the std must be in"
+                f" (0, {MAX_INIT_STD:.2f}]"
+            )
 
     @property
     def replay_ratio(self) -> float:
@@ -192,10 +237,12 @@ def to_cpu_scale(params: AlgoParams) -> AlgoParams:
     if isinstance(params, OnPolicyParams):
         return replace(params, num_envs=num_envs, net_arch=_halve(params.net_arch))
     ratio = params.replay_ratio
+    critic = params.critic_net_arch
     return replace(
         params,
         num_envs=num_envs,
         net_arch=_halve(params.net_arch),
+        critic_net_arch=_halve(critic) if critic is not None else None,
         batch_size=max(128, params.batch_size // 2),
         buffer_size=max(100_000, params.buffer_size // 4),
         gradient_steps=max(1, round(ratio * num_envs * params.train_freq)),
@@ -276,6 +323,76 @@ SAC_TUNED_GPU = OffPolicyParams(
 
 SAC_TUNED_ROUGH_GPU = replace(SAC_TUNED_GPU, train_freq=10, gradient_steps=320, use_sde=True, n_steps=3)
 
+# --- The 2026 off-policy recipes --------------------------------------------------------------------
+
+RSL_RL_SAC_GPU = OffPolicyParams(
+    num_envs=4096,  # not set by the agent configs: Isaac Lab's velocity default
+    net_arch=(1024, 512, 256),
+    activation=Activation.SWISH,
+    layer_norm=False,
+    optimizer=Optimizer.ADAM,
+    learning_rate=2e-4,  # actor and critic; the entropy coefficient's 2e-5 cannot be set apart in SBX
+    buffer_size=5_000_000,
+    learning_starts=24 * 4096,  # start_training: one iteration of 24 steps
+    batch_size=8192,
+    tau=0.003,
+    gamma=0.97,
+    train_freq=24,  # num_steps_per_env
+    gradient_steps=200,  # num_mini_batches per iteration
+    policy_delay=1,
+    n_steps=5,
+    ent_coef=EntropyCoef(init=0.001),
+    normalize_obs=True,
+    max_grad_norm=1.0,
+    init_std=0.15,
+    target_entropy_scale=0.167,
+    entropy_in_box_units=True,
+    timeout_bootstrap=True,
+)
+"""RSL-RL-SAC's shared velocity-task configuration (ETH, arXiv 2605.24975; its IsaacLab fork's
+``config/<robot>/agents/rsl_rl_sac_cfg.py``, read at glmzsemanur/IsaacLab@e2a08885, anymal_d: the
+rough settings every robot shares but for the widths; its flat override, gamma 0.96 and
+512-256-128, is not applied).  Algorithm: leggedrobotics/rsl_rl_sac@e0d243aa (``algorithms/sac.py``,
+``models/sac_mlp_model.py``), read through its vendored copy in jordibelp/isaaclab-solo@00841541."""
+
+FAST_SAC_GPU = OffPolicyParams(
+    num_envs=4096,
+    net_arch=(512, 256, 128),
+    critic_net_arch=(1024, 512, 256),
+    activation=Activation.RELU,
+    optimizer=Optimizer.ADAMW,
+    weight_decay=0.1,
+    learning_rate=3e-4,
+    buffer_size=5_120 * 4096,  # its rough value (flat: 10,240 per env, 79 GB of host RAM on rough)
+    learning_starts=10 * 4096,  # 10 vectorised steps
+    batch_size=32_768,
+    tau=0.1,
+    gamma=0.99,
+    train_freq=1,
+    gradient_steps=4,  # num_updates per env step
+    policy_delay=2,  # policy_frequency
+    n_steps=8,
+    ent_coef=EntropyCoef(init=0.001),
+    normalize_obs=True,
+    init_std=0.22,  # its log-std head maps ~0 at init to log(std) = -1.5
+)
+"""FastSAC's Isaac Lab velocity settings (younggyoseo/FastTD3, branch ``fastsac``@09b0554,
+``fast_sac/hyperparams.py``: ``IsaacLabArgs`` and the H1/G1 velocity classes, L345-413; actor and
+critic in ``fast_sac/fast_sac.py``).  Its README says it was only tested on CheetahRun and
+WalkerRun and never tuned; these are FastTD3's Isaac Lab values carried over."""
+
+
+def _per_iteration_warmup(gpu: OffPolicyParams) -> OffPolicyParams:
+    """The CPU scale of `to_cpu_scale`, with the warm-up kept in vectorised steps.
+
+    Both recipes count their warm-up in iterations or env steps, not transitions; kept in
+    transitions, the rule's warm-up would idle a 2-minute run.
+    """
+    cpu = to_cpu_scale(gpu)
+    assert isinstance(cpu, OffPolicyParams)
+    return replace(cpu, learning_starts=gpu.learning_starts * cpu.num_envs // gpu.num_envs)
+
+
 # --- PPO ------------------------------------------------------------------------------------------
 
 PPO_ISAACLAB_GPU = OnPolicyParams(
@@ -300,6 +417,50 @@ PPO_ISAACLAB_GPU = OnPolicyParams(
 """Isaac Lab's ``config/a1/agents/sb3_ppo_cfg.yaml`` (the only SB3 config of the velocity tasks)."""
 
 _POST = "shared/reference/sac-massive-sim-blogpost.md"
+_RSL = "RSL-RL-SAC (leggedrobotics/rsl_rl_sac; arXiv 2605.24975)"
+
+
+def _newer_recipes() -> tuple[Preset, ...]:
+    """RSL-RL-SAC with its four fixes, one ablation per fix, and FastSAC (`RSL_RL_SAC_GPU`, `FAST_SAC_GPU`)."""
+
+    def rsl(name: str, bounds: ActionBounds, gpu: OffPolicyParams, what: str) -> Preset:
+        return Preset(name, Algo.SBX_SAC, bounds, gpu, _per_iteration_warmup(gpu), f"{_RSL}: {what}")
+
+    fast_cpu = replace(_per_iteration_warmup(FAST_SAC_GPU), buffer_size=2_000_000)
+    return (
+        rsl(
+            "rsl_rl_sac", JOINT_LIMITS, RSL_RL_SAC_GPU,
+            "its four fixes (joint-limit bounds, initial std 0.15, time-out bootstrapping, 5-step returns)"
+            " and shared velocity config; not reproduced: the entropy coefficient's own rate (2e-5; SBX uses"
+            " the actor's), the flat override (gamma 0.96, 512-256-128)",
+        ),
+        rsl(
+            "rsl_rl_sac_unit_box", UNIT, RSL_RL_SAC_GPU,
+            "ablation: [-1, 1] (Isaac Lab 3.0's SB3 box) instead of the joint limits",
+        ),
+        rsl(
+            "rsl_rl_sac_sbx_std", JOINT_LIMITS, replace(RSL_RL_SAC_GPU, init_std=None),
+            "ablation: SBX's initial std instead of 0.15",
+        ),
+        rsl(
+            "rsl_rl_sac_no_timeout", JOINT_LIMITS, replace(RSL_RL_SAC_GPU, timeout_bootstrap=False),
+            "ablation: time-outs treated as terminations (no bootstrapping)",
+        ),
+        rsl(
+            "rsl_rl_sac_1step", JOINT_LIMITS, replace(RSL_RL_SAC_GPU, n_steps=1),
+            "ablation: 1-step returns instead of 5",
+        ),
+        Preset(
+            "fast_sac", Algo.SBX_SAC, UNIT, FAST_SAC_GPU, fast_cpu,
+            "FastSAC (younggyoseo/FastTD3@09b0554, fast_sac/hyperparams.py, Isaac velocity args): 4096 envs,"
+            " batch 32768, 8-step returns, [-1, 1] actions, its rough buffer (5,120 per env) on every terrain;"
+            " CPU scale by the rule, but a 2 M buffer (the rule's 5.2 M would reserve 10 GB for rough"
+            " observations; a 2-minute run collects < 0.5 M); not reproduced: bf16, torch.compile, its"
+            " tanh-mapped log-std (only its initial value, 0.22), its mean head's initial scale (0.01; here"
+            " RSL-RL-SAC's 1e-3)",
+        ),
+    )  # fmt: skip
+
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -343,6 +504,7 @@ PRESETS: dict[str, Preset] = {
             "ppo_sbx_nofix", Algo.SBX_PPO, LEGACY, PPO_ISAACLAB_GPU,
             f"{_POST}, 'Appendix: SB3 PPO vs. SBX PPO': SBX PPO before the fix (default last layer)",
         ),
+        *_newer_recipes(),
         derived(
             "sac_tuned_unit", Algo.SBX_SAC, UNIT, SAC_TUNED_GPU,
             "ablation: the tuned recipe in Isaac Lab 3.0's default [-1, 1] box",
@@ -409,6 +571,12 @@ class PresetFileError(ValueError):
 
 def _convert(value: Any, hint: Any, where: str) -> Any:  # noqa: PLR0911, PLR0912 (a type switch)
     """A YAML value checked and converted to a params field's type."""
+    optional = typing.get_args(hint)
+    if type(None) in optional:
+        if value is None:
+            return None
+        (inner,) = (arg for arg in optional if arg is not type(None))
+        return _convert(value, inner, where)
     if hint is bool:
         if not isinstance(value, bool):
             raise PresetFileError(f"{where} must be true or false, got {value!r}")

@@ -155,6 +155,19 @@ class RobotSpec:
         return tuple(joints[name].range for name in self.joint_order)
 
     @property
+    def soft_joint_limits(self) -> tuple[tuple[float, float], ...]:
+        """Soft limits in the task's joint order: the range shrunk about its middle by `soft_limit_factor`.
+
+        Isaac Lab's ``soft_joint_pos_limits`` (isaaclab 3.0.0: ``compute_soft_joint_pos_limits_func``
+        in isaaclab_physx/assets/articulation/kernels.py and isaaclab_newton's).
+        """
+        soft = []
+        for low, high in self.joint_limits:
+            middle, half = (low + high) / 2, (high - low) / 2 * self.soft_limit_factor
+            soft.append((middle - half, middle + half))
+        return tuple(soft)
+
+    @property
     def total_mass(self) -> float:
         """Sum of all link masses."""
         return sum(link.mass for link in self.links)

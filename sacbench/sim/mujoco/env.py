@@ -147,9 +147,7 @@ class MujocoVelocityEnv:
         self._sat, self._effort = np.array(act.saturation_effort), np.array(act.effort_limit)
         self._vlim = np.array(act.velocity_limit)
         self._default = np.array(self.robot.default_joint_pos)
-        limits = np.array(self.robot.joint_limits)
-        mid, half = limits.mean(axis=1), 0.5 * (limits[:, 1] - limits[:, 0]) * self.robot.soft_limit_factor
-        self.soft_limits = np.stack([mid - half, mid + half], axis=1)
+        self.soft_limits = np.array(self.robot.soft_joint_limits)
 
     def _init_buffers(self) -> None:
         n, j, f = self.num_envs, self.num_joints, len(self.robot.foot_links)
