@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -92,8 +93,9 @@ MIRROR_BASELINES_PENDING = frozenset(
 strict xfails: one that gains its threshold fails here until it leaves this set."""
 
 
-def _default_items() -> list[object]:
-    items: list[object] = []
+def _default_items() -> list[Any]:
+    """``(backend, scale, task, preset)`` of every default item on both backends, as pytest params."""
+    items: list[Any] = []
     for backend, scale in (("mujoco", Scale.CPU), ("isaaclab", Scale.GPU)):
         for task in task_names():
             pending = backend == "mujoco" and task in MIRROR_BASELINES_PENDING
