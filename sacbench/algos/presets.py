@@ -11,7 +11,9 @@ thousands.  The rule, applied to every preset unless it defines its CPU scale it
 - every hidden layer half as wide (at least 64), the critics' too; batch half as large (at least 128);
 - replay buffer / 4 (at least 100k transitions);
 - gradient steps scaled with the envs so that the replay ratio
-  ``gradient_steps / (num_envs * train_freq)`` stays the same (at least 1 step);
+  ``gradient_steps / (num_envs * train_freq)`` stays the same; where that is less than one step
+  per ``train_freq`` (FastSAC: 0.25, SBX's defaults: 0.0625), one step taken ``train_freq`` times
+  less often instead;
 - PPO keeps its rollout length and minibatch count (so its batch shrinks with the envs);
 - every other hyperparameter unchanged.
 """
@@ -236,8 +238,8 @@ def to_cpu_scale(params: AlgoParams) -> AlgoParams:
     num_envs = max(16, params.num_envs // 16)
     if isinstance(params, OnPolicyParams):
         return replace(params, num_envs=num_envs, net_arch=_halve(params.net_arch))
-    ratio = params.replay_ratio
     critic = params.critic_net_arch
+    train_freq, gradient_steps = _same_replay_ratio(params.replay_ratio, num_envs, params.train_freq)
     return replace(
         params,
         num_envs=num_envs,
@@ -245,8 +247,22 @@ def to_cpu_scale(params: AlgoParams) -> AlgoParams:
         critic_net_arch=_halve(critic) if critic is not None else None,
         batch_size=max(128, params.batch_size // 2),
         buffer_size=max(100_000, params.buffer_size // 4),
-        gradient_steps=max(1, round(ratio * num_envs * params.train_freq)),
+        train_freq=train_freq,
+        gradient_steps=gradient_steps,
     )
+
+
+def _same_replay_ratio(ratio: float, num_envs: int, train_freq: int) -> tuple[int, int]:
+    """``(train_freq, gradient_steps)`` giving ``ratio`` gradient steps per transition at ``num_envs``.
+
+    Whole gradient steps per ``train_freq`` vectorised steps, rounded (RSL-RL-SAC: 12.5 -> 12); below
+    one, a single step every ``train_freq / exact`` steps, so the ratio is kept rather than raised to
+    one step per ``train_freq`` (FastSAC's 4 steps per 4096 transitions would become 1 per 256).
+    """
+    exact = ratio * num_envs * train_freq
+    if round(exact) >= 1:
+        return train_freq, round(exact)
+    return max(train_freq, round(train_freq / exact)), 1
 
 
 @dataclass(frozen=True)
@@ -534,6 +550,36 @@ Flat: the bound effect (the tuned SAC learns in the PPO-percentile box; the same
 [-100, 100] box must not: `sac_tuned_legacy`, the negative control) and SAC against PPO.  Rough:
 the rough recipe (gSDE, 3-step returns) against PPO, with the terrain curriculum.  Every other
 preset (ablations, the post's other variants) runs with ``--sacbench-presets all`` or by name."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named benchmark session: its presets per terrain and its default budget per scale."""
+
+    name: str
+    presets: dict[str, tuple[str, ...]]
+    """Per terrain (``flat``, ``rough``); a terrain with none has no item."""
+    budget_s: dict[Scale, float]
+    """Training wall-clock per run, compile excluded, by scale (``--sacbench-budget`` overrides it)."""
+    doc: str
+
+
+SUITES: dict[str, Suite] = {
+    suite.name: suite
+    for suite in (
+        Suite(
+            "nightly", DEFAULT_MATRIX, {Scale.CPU: 120.0, Scale.GPU: 300.0},
+            "the default matrix at the nightly budget (the post's 5 minutes on a GPU, 2 minutes on the mirror)",
+        ),
+        Suite(
+            "curriculum", {"flat": (), "rough": ("sac_tuned_rough",)}, {Scale.CPU: 1800.0, Scale.GPU: 1800.0},
+            "the post's rough recipe long enough for the terrain curriculum to climb: on the mirror, promotion"
+            " shows from about 20 minutes (reports/reference/curriculum-probe); the GPU budget is the same 30"
+            " minutes, not a measured figure",
+        ),
+    )
+}  # fmt: skip
+"""``--sacbench-suite``: ``nightly`` (the default) or ``curriculum`` (the terrain-curriculum tier)."""
 
 
 class UnknownPresetError(LookupError):
