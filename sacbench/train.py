@@ -15,13 +15,13 @@ budget clock runs on training time = wall time since the start of ``learn`` minu
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
-import statistics
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -153,47 +153,88 @@ def resolve_params(preset: Preset, scale: Scale, overrides: Mapping[str, Any]) -
         raise ValueError(f"{preset.name}: {exc}") from None
 
 
+COMPILE_EVENTS = frozenset(
+    {
+        "/jax/core/compile/jaxpr_trace_duration",
+        "/jax/core/compile/jaxpr_to_mlir_module_duration",
+        "/jax/core/compile/backend_compile_duration",
+    }
+)
+"""JAX's own timed events of tracing, lowering and XLA compilation (``jax._src.dispatch``'s
+``JAXPR_TRACE_EVENT``, ``JAXPR_TO_MLIR_MODULE_EVENT``, ``BACKEND_COMPILE_EVENT``)."""
+_XLA_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+
+
 class CompileTimer:
-    """Times calls of the agent's compiled functions and books the compile excess apart.
+    """Counts the agent's train calls and books JAX's compile time apart from the budget.
+
+    Compile time is what JAX reports of itself while `listening`: the wall-clock union of its
+    tracing, lowering and XLA-compile spans (`COMPILE_EVENTS`, through ``jax.monitoring``), so a
+    trace nested in another counts once.  It replaced a heuristic that booked any train call over
+    1 s as a compile: every update of a large-batch recipe (RSL-RL-SAC: 12 gradient steps on 4096
+    samples, seconds here) then fell outside the budget, and a 2-minute run trained for many.
 
     Args:
-        enabled: Classify slow calls as compiles (JAX agents); when off, only counts train calls.
-        min_compile_s: A compiling call is at least this much slower than the typical call.  XLA
-            takes seconds to compile even a small network, while load on a shared machine slows a
-            normal call by a fraction of its duration: with this floor, contention is never
-            mistaken for compilation (measured: SB3 PPO updates of ~0.3 s varied by up to 0.6 s
-            under a second busy process).
+        enabled: Listen to JAX's events (JAX agents); off, only train calls are counted.
     """
 
-    def __init__(self, enabled: bool = True, min_compile_s: float = 1.0) -> None:
+    def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.min_compile_s = min_compile_s
-        self.compile_s = 0.0
         self.num_compiles = 0
+        """XLA compilations while listening."""
         self.train_calls = 0
-        self._durations: dict[str, list[float]] = {}
+        self._spans: list[tuple[float, float]] = []
+        self._compile_s = 0.0
+        self._merged = 0
+
+    @property
+    def compile_s(self) -> float:
+        """Seconds of tracing, lowering and compiling so far (overlapping spans counted once)."""
+        if self._merged != len(self._spans):
+            self._compile_s, self._merged = union_length(self._spans), len(self._spans)
+        return self._compile_s
+
+    def _on_span(self, event: str, start: float, end: float, **_: Any) -> None:
+        if event in COMPILE_EVENTS:
+            self._spans.append((start, end))
+            self.num_compiles += event == _XLA_COMPILE_EVENT
+
+    @contextlib.contextmanager
+    def listening(self) -> Iterator[None]:
+        """Book JAX's compile spans inside the block (the process-wide listener is removed after)."""
+        if not self.enabled:
+            yield
+            return
+        from jax import monitoring
+
+        monitoring.register_event_time_span_listener(self._on_span)
+        try:
+            yield
+        finally:
+            monitoring.unregister_event_time_span_listener(self._on_span)
 
     def wrap(self, name: str, fn: Callable[..., Any], after: Callable[[], None] | None = None) -> Callable[..., Any]:
-        """``fn`` timed; ``after`` runs after each call (the divergence check)."""
-        history = self._durations.setdefault(name, [])
+        """``fn``, counting calls named ``train``; ``after`` runs after each call (the divergence check)."""
 
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
+        def counted(*args: Any, **kwargs: Any) -> Any:
             result = fn(*args, **kwargs)
-            duration = time.perf_counter() - start
-            typical = statistics.median(history[-50:]) if history else 0.0
-            if self.enabled and duration > 3.0 * typical + self.min_compile_s:
-                self.compile_s += duration - typical
-                self.num_compiles += 1
-            else:
-                history.append(duration)
             if name == "train":
                 self.train_calls += 1
             if after is not None:
                 after()
             return result
 
-        return timed
+        return counted
+
+
+def union_length(spans: list[tuple[float, float]]) -> float:
+    """Total length of the union of ``(start, end)`` intervals."""
+    total, reach = 0.0, -math.inf
+    for start, end in sorted(spans):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
 
 
 def _check_losses(model: BaseAlgorithm) -> None:
@@ -455,12 +496,9 @@ def _final_metrics(run: RunState, params: AlgoParams, model: BaseAlgorithm | Non
 
 
 def instrument_agent(model: BaseAlgorithm, timer: CompileTimer) -> None:
-    """Time the agent's compiled entry points and check its losses after every update."""
+    """Count the agent's updates and check its losses after every one (compile time: `CompileTimer.listening`)."""
     agent: Any = model  # ``train`` lives on the subclasses; patched per instance
     agent.train = timer.wrap("train", agent.train, after=lambda: _check_losses(model))
-    agent.predict = timer.wrap("predict", agent.predict)
-    if hasattr(agent.policy, "predict_all"):  # SBX PPO's rollout path
-        agent.policy.predict_all = timer.wrap("predict_all", agent.policy.predict_all)
 
 
 def run_schedules_on_budget(model: BaseAlgorithm, progress: Callable[[], float]) -> None:
@@ -489,11 +527,12 @@ def run_schedules_on_budget(model: BaseAlgorithm, progress: Callable[[], float])
 def _learn(model: BaseAlgorithm, run: RunState, name: str) -> tuple[RunStatus, str | None]:
     """``model.learn`` until the budget callback stops it; failures become a status."""
     try:
-        model.learn(
-            total_timesteps=run.config.budget.max_env_steps or 10**12,
-            callback=RunCallback(run),
-            tb_log_name=name,
-        )
+        with run.timer.listening():
+            model.learn(
+                total_timesteps=run.config.budget.max_env_steps or 10**12,
+                callback=RunCallback(run),
+                tb_log_name=name,
+            )
     except DivergedError as exc:
         return RunStatus.DIVERGED, str(exc)
     except Exception:
