@@ -32,7 +32,7 @@ import numpy as np
 
 import sacbench.compare as compare_module
 from sacbench import metrics
-from sacbench.baselines import Baseline, load_baselines
+from sacbench.baselines import Baseline, all_baselines
 from sacbench.compare import DEFAULT_RULE, CompareRule, Verdict, compare_runs
 from sacbench.records import RunRecord, RunStatus, Timing, run_id
 from sacbench.stats import Interval
@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     _points_only()
     rng = np.random.default_rng(args.seed)
-    baselines = list(load_baselines(args.baselines, args.backend, args.scale).values())
+    baselines = all_baselines(args.baselines, args.backend, args.scale)
     print(f"rule {args.rule}, {args.nights} simulated nights per cell, {len(baselines)} committed baselines\n")
     print("\n".join(rates_table(baselines, args.rule, seeds=(3, 5, 10), drops=(0.25, 0.5), num_nights=args.nights,
                                  rng=rng)))  # fmt: skip

@@ -3,9 +3,10 @@
 Per seed: the gated final metrics, the throughput (env steps and gradient steps per second) and the
 learning curve (training return against env steps and time), so the gate can tell a slower machine
 from an agent that learns worse, and the report can draw tonight's curves over the baseline's.
-Layout: ``baselines/<backend>/<scale>/<task>__<preset>.json``.  Baselines are never compared across
-backends, scales, budgets, simulator versions or evaluation protocols.  Loading validates every
-field and names the file and field.
+Layout: ``baselines/<backend>/<scale>/<task>__<preset>__<budget>s.json``: one baseline per budget,
+so a longer tier (the terrain curriculum at 30 minutes) never replaces the nightly's 2-minute
+baseline.  Baselines are never compared across backends, scales, budgets, simulator versions or
+evaluation protocols.  Loading validates every field and names the file and field.
 """
 
 from __future__ import annotations
@@ -32,9 +33,14 @@ CURVE_KEYS = ("time_s", "env_steps", "return_mean")
 THROUGHPUT_METRICS = (ENV_FPS, GRAD_STEPS_PER_S)
 
 
-def stat_key(backend: str, scale: str, task: str, preset: str, metric: str, *, baseline: bool = False) -> str:
-    """The key of a group's bootstrap: the report and the gate use it, so one number has one interval."""
-    return "/".join((backend, scale, task, preset, metric)) + ("/baseline" if baseline else "")
+def stat_key(backend: str, scale: str, task: str, preset: str, metric: str) -> str:
+    """The key of a group's bootstrap, whatever role the group plays.
+
+    The session report, the baseline file and the gate's baseline column all bootstrap a group's
+    values under this key with the report's seed, so one set of values has one interval wherever it
+    is printed (a baseline once had a key of its own, and its CI differed from its session's).
+    """
+    return "/".join((backend, scale, task, preset, metric))
 
 
 def gated_metrics(terrain: str) -> tuple[str, ...]:
@@ -71,9 +77,12 @@ class Baseline:
         return np.asarray(self.metrics[metric], dtype=float)[:, None]
 
 
-def baseline_path(root: Path, backend: str, scale: str, task: str, preset: str) -> Path:
-    """``<root>/<backend>/<scale>/<task>__<preset>.json``."""
-    return root / backend / scale / f"{task}__{preset}.json"
+def baseline_path(root: Path, backend: str, scale: str, task: str, preset: str, *, budget_s: float) -> Path:
+    """``<root>/<backend>/<scale>/<task>__<preset>__<budget>s.json`` (``a1-flat__sac_tuned__120s.json``).
+
+    The budget is written with every digit a float carries (``.15g``), so two budgets never share a name.
+    """
+    return root / backend / scale / f"{task}__{preset}__{budget_s:.15g}s.json"
 
 
 def group_runs(records: Iterable[RunRecord]) -> dict[tuple[str, str, str, str], list[RunRecord]]:
@@ -95,17 +104,13 @@ def build_baseline(runs: list[RunRecord], seed: int = 0, reps: int = DEFAULT_REP
         raise ValueError(
             f"a baseline needs runs of one backend, scale, task, preset, budget and overrides; got {sorted(keys)}"
         )
-    good = [r for r in runs if usable(r)]
+    good = sorted((r for r in runs if usable(r)), key=lambda r: r.seed)  # seed order, as every bootstrap takes them
     if not good:
         raise ValueError(f"no finished run among {[r.run_id for r in runs]}")
     first = good[0]
     metrics = {m: [r.metric(m) for r in good] for m in gated_metrics(first.terrain)}
     metrics = {m: v for m, v in metrics.items() if all(math.isfinite(x) for x in v)}
-    summary = {}
-    for metric, values in metrics.items():
-        key = stat_key(first.backend, first.scale, first.task, first.preset, metric, baseline=True)
-        stats = aggregate_metrics({key: np.asarray(values)[:, None]}, seed=seed, reps=reps)[key]
-        summary[metric] = {name: stats[name].to_list() for name in ("IQM", "Median", "Mean")}
+    summary = summarize_metrics((first.backend, first.scale, first.task, first.preset), metrics, seed, reps)
     protocols = {int(r.final.get(EVAL_PROTOCOL) or 1) for r in good}
     if len(protocols) != 1:
         raise ValueError(f"a baseline needs runs of one evaluation protocol; got {sorted(protocols)}")
@@ -134,6 +139,28 @@ def build_baseline(runs: list[RunRecord], seed: int = 0, reps: int = DEFAULT_REP
     )
 
 
+def summarize_metrics(
+    group: tuple[str, str, str, str], values: dict[str, list[float]], seed: int, reps: int
+) -> dict[str, dict[str, list[float]]]:
+    """A baseline's ``summary``: per metric, IQM, median and mean ``[point, low, high]`` of its seeds.
+
+    Bootstrapped under the group's `stat_key`, as its session's report does (one interval per set
+    of values).
+
+    Args:
+        group: ``(backend, scale, task, preset)``.
+        values: Per metric, one value per seed, in seed order.
+        seed: Bootstrap seed.
+        reps: Bootstrap replications.
+    """
+    summary = {}
+    for metric, per_seed in values.items():
+        key = stat_key(*group, metric)
+        stats = aggregate_metrics({key: np.asarray(per_seed)[:, None]}, seed=seed, reps=reps)[key]
+        summary[metric] = {name: stats[name].to_list() for name in ("IQM", "Median", "Mean")}
+    return summary
+
+
 def overrides_of(record: RunRecord) -> dict[str, Any]:
     """The hyperparameter overrides a run was made with (empty for the preset as it is)."""
     overrides = record.hyperparameters.get("overrides", {})
@@ -141,9 +168,42 @@ def overrides_of(record: RunRecord) -> dict[str, Any]:
 
 
 def save_baseline(baseline: Baseline, root: Path) -> Path:
-    """Write the baseline file atomically."""
-    path = baseline_path(root, baseline.backend, baseline.scale, baseline.task, baseline.preset)
-    return write_json_atomic(path, {"schema_version": BASELINE_SCHEMA_VERSION, **to_jsonable(baseline)})
+    """Write the baseline file atomically; it replaces the file of the same group and budget.
+
+    The same baseline under the layout before budgets were in the name (``<task>__<preset>.json``,
+    same budget) is removed once the new file is written, so the folder keeps one baseline per
+    group and budget; any other file is left as it is.
+    """
+    path = _path_of(baseline, root)
+    legacy = path.with_name(f"{baseline.task}__{baseline.preset}.json")
+    write_json_atomic(path, {"schema_version": BASELINE_SCHEMA_VERSION, **to_jsonable(baseline)})
+    if legacy.exists() and _holds(legacy, _identity(baseline)):
+        legacy.unlink()
+    return path
+
+
+def _holds(path: Path, identity: tuple[str, str, str, str, float]) -> bool:
+    """Whether ``path`` is a valid baseline of ``identity`` (an unreadable file is never removed)."""
+    try:
+        return _identity(load_baseline(path)) == identity
+    except BaselineError:
+        return False
+
+
+def _path_of(baseline: Baseline, root: Path) -> Path:
+    return baseline_path(
+        root, baseline.backend, baseline.scale, baseline.task, baseline.preset, budget_s=baseline.budget_s
+    )
+
+
+def _identity(baseline: Baseline) -> tuple[str, str, str, str, float]:
+    """What one baseline file stands for: ``(backend, scale, task, preset, budget_s)``."""
+    return (baseline.backend, baseline.scale, baseline.task, baseline.preset, baseline.budget_s)
+
+
+def _read_folder(folder: Path) -> list[tuple[Path, Baseline]]:
+    """Every baseline file of one folder, validated, in name order."""
+    return [(path, load_baseline(path)) for path in sorted(folder.glob("*.json"))] if folder.is_dir() else []
 
 
 class BaselineError(ValueError):
@@ -225,13 +285,40 @@ def _curves(curves: list[Any], num_seeds: int, path: Path) -> list[list[dict[str
     return curves
 
 
-def load_baselines(root: Path, backend: str, scale: str) -> dict[tuple[str, str], Baseline]:
-    """Every baseline of ``backend``/``scale`` under ``root``, by ``(task, preset)``."""
-    folder = root / backend / scale
-    if not folder.is_dir():
-        return {}
-    baselines = {}
-    for path in sorted(folder.glob("*.json")):
-        baseline = load_baseline(path)
-        baselines[(baseline.task, baseline.preset)] = baseline
+def all_baselines(root: Path, backend: str, scale: str) -> list[Baseline]:
+    """Every baseline of ``backend``/``scale`` under ``root``, every budget.
+
+    Raises:
+        BaselineError: If a file fails validation, or two files hold one group at one budget.
+    """
+    seen: dict[tuple[str, str, str, str, float], Path] = {}
+    baselines = []
+    for path, baseline in _read_folder(root / backend / scale):
+        other = seen.setdefault(_identity(baseline), path)
+        if other != path:
+            raise BaselineError(
+                f"{path} and {other} both hold the {baseline.task} / {baseline.preset} baseline at"
+                f" {baseline.budget_s:g} s; keep one (sacbench writes {_path_of(baseline, root).name})"
+            )
+        baselines.append(baseline)
     return baselines
+
+
+def baselines_for(records: Iterable[RunRecord], stored: Iterable[Baseline]) -> dict[tuple[str, str], Baseline]:
+    """The baseline each ``(task, preset)`` of ``records`` is compared with, from ``stored``.
+
+    The one made at the runs' budget; failing that, the nearest other budget's, so that the gate
+    says "budget differs" and names both rather than "no stored baseline" (runs of one group at
+    several budgets are not compared at all: the gate says so).
+    """
+    budgets: dict[tuple[str, str], set[float]] = defaultdict(set)
+    for record in records:
+        budgets[(record.task, record.preset)].add(float(record.budget["seconds"]))
+    candidates: dict[tuple[str, str], list[Baseline]] = defaultdict(list)
+    for baseline in stored:
+        if (baseline.task, baseline.preset) in budgets:
+            candidates[(baseline.task, baseline.preset)].append(baseline)
+    return {
+        key: min(found, key=lambda b: min(abs(b.budget_s - budget) for budget in budgets[key]))
+        for key, found in candidates.items()
+    }

@@ -104,6 +104,17 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def preset_list(text: str) -> tuple[str, ...]:
+    """Comma-separated preset names as a report's records name them (``ppo_sb3,sac_tuned``).
+
+    Not checked against the registry: stored records may name presets a later version removed.
+    """
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    if not names:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated preset names, e.g. 'ppo_sb3,sac_tuned'")
+    return names
+
+
 def parse_rule(text: str) -> Any:
     """A gate rule: ``mean@0.05``, ``iqm:5%``, ``mean:0.5@0.01``."""
     from sacbench.compare import CompareRule
@@ -241,17 +252,26 @@ def _cmd_bounds(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from sacbench.report import DEFAULT_AGAINST, VERDICTS_FILE
     from sacbench.session import finish_session, load_session_records
 
     folder = Path(args.dir)
     records = load_session_records(folder)
+    ran = {r.preset for r in records}
+    for name in args.against or ():
+        if name not in ran:  # a typo would otherwise just leave a column out
+            print(f"note: --against {name}: no run of it in {folder} (ran: {', '.join(sorted(ran))})", file=sys.stderr)
+    out = Path(args.out or folder)
+    if not args.baselines and (out / VERDICTS_FILE).exists():
+        print(f"note: no --baselines: the report in {out} is rebuilt without verdicts ({VERDICTS_FILE} removed)")
     result = finish_session(
         records,
-        Path(args.out or folder),
+        out,
         baseline_root=Path(args.baselines) if args.baselines else None,
         rule=args.rule,
         seed=args.bootstrap_seed,
         reps=args.reps,
+        against=args.against or DEFAULT_AGAINST,
     )
     print(f"report: {result.report.directory / 'index.html'} ({len(records)} runs)")
     return 0
@@ -323,7 +343,7 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
 
 def _cmd_thresholds(args: argparse.Namespace) -> int:
     from sacbench.algos import DEFAULT_MATRIX, PRESETS
-    from sacbench.baselines import gated_metrics, load_baselines
+    from sacbench.baselines import all_baselines, gated_metrics
     from sacbench.tasks import get_task, task_names
     from sacbench.thresholds import threshold_from_baseline, threshold_from_post
 
@@ -332,13 +352,15 @@ def _cmd_thresholds(args: argparse.Namespace) -> int:
         for task in task_names():
             for preset in DEFAULT_MATRIX[get_task(task).terrain.value]:
                 entries.append(threshold_from_post(task, preset, learns=PRESETS[preset].learns))
-    for (task, preset), baseline in sorted(load_baselines(Path(args.baselines), args.backend, args.scale).items()):
-        learns = PRESETS[preset].learns if preset in PRESETS else True
-        for metric in gated_metrics(task.split("-")[1]):
+    stored = all_baselines(Path(args.baselines), args.backend, args.scale)
+    for baseline in sorted(stored, key=lambda b: (b.task, b.preset, b.budget_s)):
+        learns = PRESETS[baseline.preset].learns if baseline.preset in PRESETS else True
+        for metric in gated_metrics(baseline.task.split("-")[1]):
             if metric not in baseline.metrics or (metric != metrics.EVAL_RETURN and not args.terrain_levels):
                 continue
             entries.append(threshold_from_baseline(baseline, metric, learns=learns))
-    print("\n".join(_yaml_entry(entry) for entry in entries))
+    # A vacuous entry (a terrain-level floor of 0) is shown, commented out, not proposed.
+    print("\n".join(f"  # {_yaml_entry(e).lstrip()}" if e.vacuous else _yaml_entry(e) for e in entries))
     return 0
 
 
@@ -498,6 +520,14 @@ def _add_report(sub: Any) -> None:
     report.add_argument("--rule", type=parse_rule, default="mean@0.05", help="compare rule. Default: 'mean@0.05'")
     report.add_argument("--bootstrap-seed", type=non_negative_int, default=0, help="Default: %(default)r")
     report.add_argument("--reps", type=positive_int, default=2000, help="bootstrap replications. Default: %(default)r")
+    report.add_argument(
+        "--against",
+        type=preset_list,
+        default=None,
+        metavar="PRESETS",
+        help="comma-separated reference presets: P(every other preset > each), where both ran."
+        " Default: ppo_sb3 (sacbench.report.DEFAULT_AGAINST)",
+    )
     report.set_defaults(func=_cmd_report)
 
 
@@ -554,7 +584,9 @@ def _add_thresholds(sub: Any) -> None:
 
 
 def _add_baseline(sub: Any) -> None:
-    baseline = sub.add_parser("baseline", help="write baselines from stored run records (one file per task x preset)")
+    baseline = sub.add_parser(
+        "baseline", help="write baselines from stored run records (one file per task x preset x budget)"
+    )
     baseline.add_argument("dir", type=existing_dir, help="a session folder (with runs/) or a folder of run records")
     baseline.add_argument("--out", default="baselines", metavar="DIR", help="Default: %(default)r")
     baseline.add_argument("--bootstrap-seed", type=non_negative_int, default=0, help="Default: %(default)r")

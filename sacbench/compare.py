@@ -244,18 +244,21 @@ def compare_metric(
     *,
     task: str,
     level: float,
-    keys: tuple[str, str],
+    key: str,
     seed: int,
     reps: int,
 ) -> MetricComparison:
-    """Compare ``(runs,)`` values of one metric; ``keys`` name tonight's and the baseline's intervals."""
+    """Compare ``(runs,)`` values of one metric; ``key`` (`stat_key`) seeds both groups' intervals.
+
+    The baseline's interval is bootstrapped under the group's own key, as when its session's report
+    and its baseline file were made, so the gate prints the interval those print.
+    """
     test = permutation_test(current, baseline, rule.statistic)
     tolerance = rule.tolerance_for(task, metric)
     verdict = verdict_of(test, level, tolerance)
-    now_key, base_key = keys
-    now = aggregate_metrics({now_key: current[:, None]}, seed, reps)[now_key]["IQM"]
-    base = aggregate_metrics({base_key: baseline[:, None]}, seed, reps)[base_key]["IQM"]
-    poi = probability_of_improvement({now_key: (current[:, None], baseline[:, None])}, seed, reps)[now_key]
+    now = aggregate_metrics({key: current[:, None]}, seed, reps)[key]["IQM"]
+    base = aggregate_metrics({key: baseline[:, None]}, seed, reps)[key]["IQM"]
+    poi = probability_of_improvement({key: (current[:, None], baseline[:, None])}, seed, reps)[key]
     detectable = max(detectable_shift(baseline, current.size, level, POWER), tolerance)
     return MetricComparison(
         metric, verdict, now, base, test.difference, test.p_lower, test.p_upper, level, tolerance, detectable, poi
@@ -350,14 +353,10 @@ def compare_runs(
             values = np.array([r.metric(metric) for r in good])
             if not np.isfinite(values).all():
                 continue
-            keys = (
-                stat_key(backend, scale, task, preset, metric),
-                stat_key(backend, scale, task, preset, metric, baseline=True),
-            )
             details.append(
                 compare_metric(
                     values, np.asarray(baseline.metrics[metric]), metric, rule,
-                    task=task, level=level, keys=keys, seed=seed, reps=reps,
+                    task=task, level=level, key=stat_key(backend, scale, task, preset, metric), seed=seed, reps=reps,
                 )
             )  # fmt: skip
         verdict = combine(d.verdict for d in details) if details else Verdict.INCONCLUSIVE

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from sacbench import metrics
-from sacbench.algos.presets import DEFAULT_MATRIX, PRESETS, Scale
+from sacbench.algos.presets import PRESETS, SUITES, Scale, Suite
 from sacbench.records import RecordError, RunRecord, load_run, load_runs, run_id, save_run
 from sacbench.sim.protocol import Backend
 
@@ -132,15 +132,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DURATION",
         type=parse_budget_option,
         default=None,
-        help="Training wall-clock per run, compile excluded: 300, 90s, 5m. Default: 2m on cpu scale, 5m on gpu scale.",
+        help="Training wall-clock per run, compile excluded: 300, 90s, 5m. Default: the suite's (nightly: 2m on"
+        " cpu scale, 5m on gpu; curriculum: 30m).",
     )
     group.addoption(
         "--sacbench-presets",
         metavar="NAMES",
         type=parse_presets,
         default=None,
-        help="Presets to run: exact names, comma-separated, or 'all'. Default: the default matrix (flat: sac_tuned,"
-        " sac_tuned_legacy, ppo_sb3; rough: sac_tuned_rough, ppo_sb3).",
+        help="Presets to run: exact names, comma-separated, or 'all'. Default: the suite's (nightly: the default"
+        " matrix, flat: sac_tuned, sac_tuned_legacy, ppo_sb3; rough: sac_tuned_rough, ppo_sb3).",
+    )
+    group.addoption(
+        "--sacbench-suite",
+        metavar="NAME",
+        choices=list(SUITES),
+        default="nightly",
+        help="The session's presets and default budget: "
+        + "; ".join(f"{name}: {suite.doc}" for name, suite in SUITES.items())
+        + ". Default: 'nightly'.",
     )
     group.addoption(
         "--sacbench-eval-episodes",
@@ -154,7 +164,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--sacbench-baseline-dir",
         metavar="DIR",
         default="baselines",
-        help="Stored baselines (<dir>/<backend>/<scale>/<task>__<preset>.json). Default: %(default)r.",
+        help="Stored baselines (<dir>/<backend>/<scale>/<task>__<preset>__<budget>s.json). Default: %(default)r.",
     )
     group.addoption(
         "--sacbench-report-dir",
@@ -258,7 +268,7 @@ class SacbenchState:
     seeds: tuple[int, ...]
     budget_s: float
     presets: tuple[str, ...] | None
-    """``None``: the default matrix (`DEFAULT_MATRIX`, per terrain)."""
+    """``None``: the suite's presets for each task's terrain."""
     eval_episodes: int
     baseline_dir: Path
     report_dir: Path
@@ -274,6 +284,7 @@ class SacbenchState:
     """``--sacbench-unasserted=fail``."""
     executor_kind: str = "local"
     ray_address: str | None = None
+    suite: Suite = SUITES["nightly"]
     executor: Any = None
     """The Ray executor once runs are submitted (``None``: items train themselves)."""
     report: Any = None
@@ -286,7 +297,7 @@ class SacbenchState:
 
 
 STATE = pytest.StashKey[SacbenchState]()
-DEFAULT_BUDGET_S = {Scale.CPU: 120.0, Scale.GPU: 300.0}
+DEFAULT_BUDGET_S = SUITES["nightly"].budget_s
 _WORKER_REPORT_DIR = "sacbench_report_dir"
 
 
@@ -338,7 +349,7 @@ def _report_dir(config: pytest.Config) -> tuple[Path, bool]:
 
 
 def _presets_at(scale: Scale, requested: tuple[str, ...] | None) -> tuple[str, ...] | None:
-    """The session's presets: ``None`` (the default matrix), every one with ``scale`` (``all``), or those named.
+    """The session's presets: ``None`` (the suite's), every one with ``scale`` (``all``), or those named.
 
     CPU-only recipes (``sacbench tune`` results such as ``sac_cpu_tuned``) have no GPU settings, so
     ``all`` leaves them out of the GPU nightly, and naming one there is a usage error.
@@ -371,6 +382,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if backend is Backend.ISAACLAB and is_worker:
         _assign_gpu(config)
     scale = Scale(config.getoption("--sacbench-scale") or (Scale.GPU if backend is Backend.ISAACLAB else Scale.CPU))
+    suite = SUITES[config.getoption("--sacbench-suite")]
     report_dir, resume = _report_dir(config)
     if config.getoption("--sacbench-update-baselines") and resume:
         config.issue_config_time_warning(
@@ -381,7 +393,7 @@ def pytest_configure(config: pytest.Config) -> None:
         backend=backend,
         scale=scale,
         seeds=config.getoption("--sacbench-seeds"),
-        budget_s=config.getoption("--sacbench-budget") or DEFAULT_BUDGET_S[scale],
+        budget_s=config.getoption("--sacbench-budget") or suite.budget_s[scale],
         presets=_presets_at(scale, config.getoption("--sacbench-presets")),
         eval_episodes=config.getoption("--sacbench-eval-episodes"),
         baseline_dir=Path(config.getoption("--sacbench-baseline-dir")),
@@ -397,6 +409,7 @@ def pytest_configure(config: pytest.Config) -> None:
         fail_unasserted=config.getoption("--sacbench-unasserted") == "fail",
         executor_kind=config.getoption("--sacbench-executor"),
         ray_address=config.getoption("--sacbench-ray-address"),
+        suite=suite,
     )
     if config.stash[STATE].executor_kind == "ray" and (is_worker or config.getoption("numprocesses", None)):
         raise pytest.UsageError("--sacbench-executor=ray spreads the runs itself: do not combine it with xdist's -n")
@@ -424,6 +437,18 @@ def _backend_options(config: pytest.Config, backend: Backend) -> dict[str, Any]:
 
 def _terminate(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """The session's backend, scale, suite, budget and seeds: what every number of it depends on."""
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return None
+    seeds = ",".join(str(s) for s in state.seeds)
+    return (
+        f"sacbench: {state.backend.value}/{state.scale.value}, suite {state.suite.name}, budget {state.budget_s:g} s"
+        f" per run, seeds {seeds}"
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -489,12 +514,12 @@ def cases(state: SacbenchState) -> list[Case]:
 
 
 def presets_for(state: SacbenchState, task: str) -> tuple[str, ...]:
-    """The presets the session runs on ``task``: the requested ones, or the default matrix's for its terrain."""
+    """The presets the session runs on ``task``: the requested ones, or the suite's for its terrain."""
     if state.presets is not None:
         return state.presets
     from sacbench.tasks import get_task
 
-    return DEFAULT_MATRIX[get_task(task).terrain.value]
+    return state.suite.presets[get_task(task).terrain.value]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -548,6 +573,26 @@ def _resumed(state: SacbenchState, case: Case) -> bool:
     return True
 
 
+def _check_resumed_budgets(state: SacbenchState, selected: list[Case]) -> None:
+    """Refuse to resume into records of another budget: the runs would replace them (one file per run id).
+
+    Raises:
+        pytest.UsageError: Naming a record, its budget and the session's.
+    """
+    for case in selected:
+        path = state.runs_dir / f"{case.run_id}.json"
+        try:
+            budget = float(load_run(path).budget["seconds"]) if path.exists() else state.budget_s
+        except RecordError:
+            continue  # a damaged record is run again
+        if budget != state.budget_s:
+            raise pytest.UsageError(
+                f"--sacbench-resume {state.report_dir}: {path.name} was made at a {budget:g} s budget, this"
+                f" session's is {state.budget_s:g} s; resume with --sacbench-budget {budget:g}, or report into"
+                " another folder (resuming would replace its records)"
+            )
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """On Isaac Lab, check the physics of every selected task; with Ray, submit every selected run now."""
@@ -555,6 +600,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if state is None or state.is_worker:
         return
     selected = [case for item in items if (case := _case_of(item)) is not None]
+    if state.resume:
+        _check_resumed_budgets(state, selected)
     if state.backend is Backend.ISAACLAB:
         _check_physics(state, sorted({case.task for case in selected}))
     if state.executor_kind != "ray":

@@ -36,8 +36,9 @@ from sacbench.stats import (
 )
 from sacbench.tasks import return_scale
 
-REFERENCE_PRESET = "ppo_sb3"
-"""Presets are compared to this one in the probability-of-improvement figure (when it ran)."""
+DEFAULT_AGAINST = ("ppo_sb3",)
+"""The presets every other preset is compared to by probability of improvement (where they ran);
+``sacbench report --against`` names others, e.g. the post's SAC recipes."""
 GRID_POINTS = 40
 
 
@@ -110,7 +111,9 @@ def summarize(records: Sequence[RunRecord], seed: int, reps: int) -> list[Summar
         groups[(r.task, r.preset)].append(r)
     summaries = []
     for (task, preset), runs in sorted(groups.items()):
-        good = [r for r in runs if usable(r)]
+        # In seed order, as baselines and the gate take them: the stratified bootstrap depends on
+        # the order of the rows (run ids sort s10 before s2).
+        good = sorted((r for r in runs if usable(r)), key=lambda r: r.seed)
         s = Summary(task, preset, [r.seed for r in good], [r.run_id for r in runs if not usable(r)])
         s.budget_s = float(runs[0].budget["seconds"])
         if good:
@@ -277,20 +280,32 @@ def plot_intervals(summaries: Sequence[Summary], path: Path) -> Path | None:
     return path
 
 
-def probability_pairs(records: Sequence[RunRecord]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``"task: x,ref"`` pairs of eval returns: every preset against the reference preset."""
+def probability_pairs(
+    records: Sequence[RunRecord], against: Sequence[str] = DEFAULT_AGAINST
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``"task: x,ref"`` pairs of ``(runs, 1)`` eval returns, keyed by `pair_key`.
+
+    Every preset is paired with every reference of ``against`` that ran on the same task; a
+    reference is not paired with itself.
+    """
     by_key: dict[tuple[str, str], list[float]] = defaultdict(list)
     for r in records:
         if usable(r):
             by_key[(r.task, r.preset)].append(r.metric(metrics.EVAL_RETURN))
     pairs = {}
     for task, preset in sorted(by_key):
-        if preset != REFERENCE_PRESET and (task, REFERENCE_PRESET) in by_key:
-            pairs[f"{task}: {preset},{REFERENCE_PRESET}"] = (
-                np.array(by_key[(task, preset)])[:, None],
-                np.array(by_key[(task, REFERENCE_PRESET)])[:, None],
-            )
+        for reference in against:
+            if preset != reference and (task, reference) in by_key:
+                pairs[pair_key(task, preset, reference)] = (
+                    np.array(by_key[(task, preset)])[:, None],
+                    np.array(by_key[(task, reference)])[:, None],
+                )
     return pairs
+
+
+def pair_key(task: str, preset: str, reference: str) -> str:
+    """``"a1-flat: rsl_rl_sac,ppo_sb3"``: the key (and bootstrap seed) of P(preset > reference) on a task."""
+    return f"{task}: {preset},{reference}"
 
 
 def plot_probability_of_improvement(poi: dict[str, Interval], path: Path) -> Path | None:
@@ -494,6 +509,9 @@ class _Context:
     seed: int
     reps: int
     baselines: dict[tuple[str, str], Baseline] = field(default_factory=dict)
+    against: tuple[str, ...] = DEFAULT_AGAINST
+    poi: dict[str, Interval] = field(default_factory=dict)
+    """P(preset > reference) with its CI, by `pair_key`, for every reference of ``against``."""
 
     @property
     def backends(self) -> str:
@@ -597,13 +615,36 @@ def _results(doc: Document, ctx: _Context) -> None:
     doc.table([*headers, "terrain level IQM [CI]", "fall rate", "failed runs"], rows)
 
 
+def _references(ctx: _Context) -> list[str]:
+    """The presets of ``ctx.against`` that some preset was compared with (they ran beside another)."""
+    return [ref for ref in ctx.against if any(k.endswith(f",{ref}") for k in ctx.poi)]
+
+
+def _improvement(doc: Document, ctx: _Context) -> None:
+    """P(preset > reference) per task, one column per reference of ``ctx.against`` that ran."""
+    references = _references(ctx)
+    if not references:
+        return
+    doc.heading("Probability of improvement")
+    doc.paragraph(
+        "P(X > Y): the probability that a run of the row's preset scores a higher evaluation return than"
+        " a run of the column's on the same task (rliable's probability of improvement, with its 95 %"
+        " stratified bootstrap CI); 0.5 is a tie."
+    )
+    rows = []
+    for s in ctx.summaries:
+        cells = [ctx.poi.get(pair_key(s.task, s.preset, ref)) for ref in references]
+        if any(cells):
+            rows.append([s.task, s.preset, *(c.format() if c else "--" for c in cells)])
+    doc.table(["task", "preset", *(f"P(> {ref}) [CI]" for ref in references)], rows)
+
+
 def _figures(doc: Document, ctx: _Context, folder: Path) -> None:
     doc.heading("Figures")
     records, seed, reps = ctx.records, ctx.seed, ctx.reps
     colors = _colors(sorted({r.preset for r in records}))  # one colour per preset across the figures
     rough = [r for r in records if r.terrain == "rough"]
-    pairs = probability_pairs(records)
-    poi = probability_of_improvement(pairs, seed, reps) if pairs else {}
+    poi = ctx.poi
     base = ctx.baselines
     against = " over the baseline's (dashed)" if base else ""
     specs = [
@@ -618,7 +659,7 @@ def _figures(doc: Document, ctx: _Context, folder: Path) -> None:
          "Terrain curriculum level against wall-clock, rough tasks (IQM across seeds, 95 % CI band)"),
         (plot_intervals(ctx.summaries, folder / "intervals.png"), "IQM, median and mean eval return with 95 % CIs"),
         (plot_probability_of_improvement(poi, folder / "probability_of_improvement.png"),
-         f"Probability that a preset beats {REFERENCE_PRESET} on a task (eval return), 95 % CIs"),
+         f"Probability that a preset beats {' / '.join(_references(ctx))} on a task (eval return), 95 % CIs"),
         (plot_profiles(records, folder / "performance_profiles.png", seed, reps, colors),
          "Performance profiles: fraction of runs whose normalised eval return exceeds tau"),
     ]  # fmt: skip
@@ -645,7 +686,8 @@ _HOW_TO_READ = (
     " permutation test, not an interval: 'unchanged' means no change as large as the 'detects' column.",
     "Budgets are training wall-clock: a slower machine gives fewer env steps and a lower return; the"
     " 'moved' column says whether throughput or learning at matched env steps changed. Baselines are"
-    " stored and compared per backend and scale only.",
+    " stored per backend, scale and budget, and compared only with runs of the same budget, simulator"
+    " version and evaluation protocol.",
     "results.csv has one row per run; table.tex is ready for a paper; runs/*.json hold everything.",
 )
 
@@ -660,6 +702,7 @@ def build_report(
     reps: int = DEFAULT_REPS,
     title: str | None = None,
     baselines: Mapping[tuple[str, str], Baseline] | None = None,
+    against: Sequence[str] = DEFAULT_AGAINST,
 ) -> ReportResult:
     """Write the report of ``records`` into ``out``.
 
@@ -673,6 +716,8 @@ def build_report(
         title: Report title (default: the folder name).
         baselines: The baselines the verdicts compared against, by ``(task, preset)``: their
             curves are drawn beneath tonight's.
+        against: Reference presets: every other preset's probability of improvement over each
+            (on the tasks where both ran) is tabled and drawn.
 
     Raises:
         ValueError: If there is no record.
@@ -687,9 +732,10 @@ def build_report(
             save_run(record, out / "runs")
     for stale in figures.glob("*.png"):
         stale.unlink()
+    pairs = probability_pairs(ordered, against)
     ctx = _Context(
         ordered, results_frame(ordered), summarize(ordered, seed, reps), _environment(ordered), seed, reps,
-        dict(baselines or {}),
+        dict(baselines or {}), tuple(against), probability_of_improvement(pairs, seed, reps) if pairs else {},
     )  # fmt: skip
     ctx.frame.to_csv(out / "results.csv", index=False)
     write_json_atomic(out / "environment.json", to_jsonable(ctx.environment))
@@ -705,6 +751,7 @@ def build_report(
     if comparisons:
         _verdicts(doc, comparisons, rule)
     _results(doc, ctx)
+    _improvement(doc, ctx)
     _figures(doc, ctx, figures)
     _failures(doc, ordered)
     doc.heading("How to read this report")
@@ -714,6 +761,8 @@ def build_report(
     if comparisons:
         verdicts = {"rule": str(rule or DEFAULT_RULE), "verdicts": to_jsonable(list(comparisons))}
         write_json_atomic(out / VERDICTS_FILE, verdicts)
+    else:  # rebuilt without a gate: an earlier build's verdicts no longer describe this page
+        (out / VERDICTS_FILE).unlink(missing_ok=True)
     return ReportResult(out, tuple(comparisons))
 
 

@@ -62,7 +62,14 @@ def requested_num_threads(num_threads: int | None = None) -> int:
 
 
 def _set_xla_flags(num_threads: int) -> None:
-    """Ask XLA's CPU backend for ``num_threads`` threads, unless the user set the flags already."""
+    """Ask XLA's CPU backend for ``num_threads`` threads, unless the user set the flags already.
+
+    A request, not a bound: with jax 0.10, XLA still ran RSL-RL-SAC's large updates (batch 4096,
+    512-wide layers) on two ``tf_XLAEigen`` threads of this 2-core machine (seen in ``top -H``,
+    2026-12-03); small updates (``sac_tuned``'s batch 256) stay near one.  Only CPU affinity bounds
+    XLA's pool (jax-ml/jax#1539); it is not set here, as it changes every wall-clock figure and has
+    not been measured side by side.
+    """
     flags = os.environ.get("XLA_FLAGS", "")
     if "intra_op_parallelism_threads" in flags or "xla_cpu_multi_thread_eigen" in flags:
         return  # the user's choice wins

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sacbench import metrics
-from sacbench.baselines import Baseline, build_baseline, group_runs, load_baselines, save_baseline
+from sacbench.baselines import Baseline, all_baselines, baselines_for, build_baseline, group_runs, save_baseline
 from sacbench.compare import DEFAULT_RULE, CompareRule, Comparison, compare_runs
 from sacbench.records import RunRecord, load_runs
-from sacbench.report import ReportResult, build_report
+from sacbench.report import DEFAULT_AGAINST, ReportResult, build_report
 from sacbench.stats import DEFAULT_REPS
 
 BASELINE_REFUSED = "baseline not written"
@@ -61,9 +61,12 @@ def gate(
     used: dict[tuple[str, str], Baseline] = {}
     for backend, scale in sorted({(r.backend, r.scale) for r in records}):
         mine = [r for r in records if (r.backend, r.scale) == (backend, scale)]
-        baselines = load_baselines(baseline_root, backend, scale)
+        baselines = baselines_for(mine, all_baselines(baseline_root, backend, scale))
         comparisons += compare_runs(mine, baselines, rule, seed, reps)
-        used.update({key: b for key, b in baselines.items() if any((r.task, r.preset) == key for r in mine)})
+        # Curves are drawn beneath tonight's only where the budgets match (a 2-minute baseline is
+        # not the reference of a 30-minute run).
+        budgets = {(r.task, r.preset, float(r.budget["seconds"])) for r in mine}
+        used.update({key: b for key, b in baselines.items() if (*key, b.budget_s) in budgets})
     return comparisons, used
 
 
@@ -94,6 +97,7 @@ def finish_session(
     update_baselines: bool = False,
     seed: int = 0,
     reps: int = DEFAULT_REPS,
+    against: Sequence[str] = DEFAULT_AGAINST,
 ) -> SessionResult:
     """Baselines written, or the gate run, then the report written into ``out``.
 
@@ -105,6 +109,7 @@ def finish_session(
         update_baselines: Write the records as the new baselines instead of gating against the old.
         seed: Seed of every bootstrap (gate and report).
         reps: Bootstrap replications.
+        against: The report's reference presets for probability of improvement.
 
     Raises:
         ValueError: If there is no record.
@@ -116,5 +121,5 @@ def finish_session(
         notes = write_baselines(records, baseline_root, seed, reps)
     elif baseline_root is not None:
         comparisons, used = gate(records, baseline_root, rule, seed, reps)
-    report = build_report(records, out, comparisons, rule=rule, seed=seed, reps=reps, baselines=used)
+    report = build_report(records, out, comparisons, rule=rule, seed=seed, reps=reps, baselines=used, against=against)
     return SessionResult(report, tuple(notes))

@@ -37,6 +37,11 @@ class Threshold:
     min_budget_s: float
     source: str
 
+    @property
+    def vacuous(self) -> bool:
+        """Whether no run can fail it: a terrain-level floor at or below 0 (levels start at 0)."""
+        return self.metric == metrics.TERRAIN_LEVEL and self.max is None and (self.min or 0.0) <= 0.0
+
     def check(self, record: RunRecord) -> tuple[bool, str]:
         """Whether the record passes, and a message saying what was compared."""
         value = record.metric(self.metric)
@@ -93,6 +98,11 @@ class Thresholds:
     ) -> str | None:
         """Why an item of this budget would assert nothing, or ``None`` when something asserts it."""
         applicable, too_short = self.for_item(backend, scale, task, preset, budget_s)
+        vacuous = [t for t in applicable + too_short if t.vacuous]
+        applicable = [t for t in applicable if not t.vacuous]
+        too_short = [t for t in too_short if not t.vacuous]
+        if vacuous and not (applicable or too_short):
+            return f"its only threshold asserts nothing ({vacuous[0].source})"
         if not learns:
             applicable = [t for t in applicable if t.max is not None]
         if applicable:
@@ -169,7 +179,15 @@ def load_thresholds(path: Path) -> Thresholds:
 
 
 ROUNDING = 0.5
-"""Derived bounds are rounded outwards to this step (down for a floor, up for a ceiling)."""
+"""Derived bounds of returns are rounded outwards to this step (down for a floor, up for a ceiling)."""
+LEVEL_ROUNDING = 0.05
+"""The step for terrain levels: a curriculum that climbs in 30 minutes on the mirror reaches mean
+levels of about 0.1 (`reports/reference/curriculum-probe`), which `ROUNDING` would floor to 0."""
+
+
+def rounding(metric: str) -> float:
+    """The step a derived bound of ``metric`` is rounded outwards to."""
+    return LEVEL_ROUNDING if metric == metrics.TERRAIN_LEVEL else ROUNDING
 
 
 def threshold_from_baseline(baseline: Baseline, metric: str, *, learns: bool) -> Threshold:
@@ -177,10 +195,12 @@ def threshold_from_baseline(baseline: Baseline, metric: str, *, learns: bool) ->
 
     A preset that learns must reach ``worst - |worst| / 2`` of its baseline seeds (half the worst
     seed when it is positive; half as far again below it when it is not, so a near-zero learner is
-    still asserted: it must not collapse), rounded down to `ROUNDING`: room for a slower machine,
-    as budgets are wall-clock.  A negative control must stay at or below 0 (a policy that survives
-    its episodes scores above 0), or below its best seed rounded up if that is positive (then the
-    control does not hold on this backend, and the entry's source says so).
+    still asserted: it must not collapse), rounded down to the metric's step (`rounding`): room for
+    a slower machine, as budgets are wall-clock.  A terrain-level floor of 0 asserts nothing (no
+    level is below 0): its source says so, ``sacbench thresholds`` comments it out, and an item
+    with only such an entry is unasserted.  A negative control must stay at or below 0 (a policy
+    that survives its episodes scores above 0), or below its best seed rounded up if that is
+    positive (then the control does not hold on this backend, and the entry's source says so).
 
     Raises:
         KeyError: If the baseline has no values of ``metric``.
@@ -188,15 +208,18 @@ def threshold_from_baseline(baseline: Baseline, metric: str, *, learns: bool) ->
     values = baseline.metrics[metric]
     name = f"baseline {baseline.task}__{baseline.preset}"
     common = (baseline.backend, baseline.scale, baseline.task, baseline.preset, metric)
+    step = rounding(metric)
     if learns:
         worst = min(values)
-        floor = math.floor((worst - abs(worst) / 2) / ROUNDING) * ROUNDING
+        floor = math.floor(round((worst - abs(worst) / 2) / step, 9)) * step
         source = f"{name}: worst of {len(values)} seeds {worst:.2f}"
-        if floor < 0:  # a floor below what a standing policy scores: say what it still asserts
+        if floor <= 0 and metric == metrics.TERRAIN_LEVEL:
+            source += f" (0: asserts nothing, half the worst seed is below one {step:g} step)"
+        elif floor < 0:  # a floor below what a standing policy scores: say what it still asserts
             source += " (below 0: asserts no collapse, not learning)"
-        return Threshold(*common, floor + 0.0, None, baseline.budget_s, source)
+        return Threshold(*common, round(floor, 9) + 0.0, None, baseline.budget_s, source)
     best = max(values)
-    ceiling = max(0.0, math.ceil(best / ROUNDING) * ROUNDING)
+    ceiling = max(0.0, round(math.ceil(round(best / step, 9)) * step, 9))
     held = "" if best <= 0 else "; the control does NOT hold here (a seed scored above 0)"
     source = f"negative control; {name}: best of {len(values)} seeds {best:.2f}{held}"
     return Threshold(*common, None, ceiling, baseline.budget_s, source)

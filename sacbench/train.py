@@ -194,9 +194,9 @@ class CompileTimer:
             self._compile_s, self._merged = union_length(self._spans), len(self._spans)
         return self._compile_s
 
-    def _on_span(self, event: str, start: float, end: float, **_: Any) -> None:
+    def _on_span(self, event: str, start_time: float, end_time: float, **kwargs: str | int) -> None:
         if event in COMPILE_EVENTS:
-            self._spans.append((start, end))
+            self._spans.append((start_time, end_time))
             self.num_compiles += event == _XLA_COMPILE_EVENT
 
     @contextlib.contextmanager

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sacbench.algos import DEFAULT_MATRIX, PRESETS, Scale
-from sacbench.baselines import baseline_path, load_baseline
+from sacbench.baselines import baseline_path, load_baseline, summarize_metrics
 from sacbench.cli import main as cli_main
 from sacbench.pytest_plugin import DEFAULT_BUDGET_S
 from sacbench.tasks import get_task, task_names
@@ -21,10 +21,26 @@ BASELINES = sorted((ROOT / "baselines").glob("*/*/*.json"))
 THRESHOLDS = load_thresholds(ROOT / "benchmarks" / "thresholds.yaml")
 
 
+def _baseline_of(entry: Threshold) -> Path:
+    """The committed baseline a threshold entry was derived from (the rule keeps its budget)."""
+    group = (entry.backend, entry.scale, entry.task, entry.preset)
+    return baseline_path(ROOT / "baselines", *group, budget_s=entry.min_budget_s)
+
+
+@pytest.mark.parametrize("path", BASELINES, ids=lambda p: str(p.relative_to(ROOT / "baselines")))
+def test_a_committed_baseline_prints_the_interval_its_session_report_prints(path: Path) -> None:
+    """Its summary is the bootstrap under the group's own key (`stat_key`), as the report and the gate make it."""
+    baseline = load_baseline(path)
+    boot = baseline.provenance["bootstrap"]
+    group = (baseline.backend, baseline.scale, baseline.task, baseline.preset)
+    assert baseline.summary == summarize_metrics(group, baseline.metrics, boot["seed"], boot["reps"])
+
+
 @pytest.mark.parametrize("path", BASELINES, ids=lambda p: str(p.relative_to(ROOT / "baselines")))
 def test_committed_baseline_is_valid_and_where_it_belongs(path: Path) -> None:
     baseline = load_baseline(path)
-    assert baseline_path(ROOT / "baselines", baseline.backend, baseline.scale, baseline.task, baseline.preset) == path
+    group = (baseline.backend, baseline.scale, baseline.task, baseline.preset)
+    assert baseline_path(ROOT / "baselines", *group, budget_s=baseline.budget_s) == path
     assert baseline.task in task_names()
     assert baseline.preset in PRESETS
     assert len(baseline.seeds) >= 5, "committed baselines hold at least 5 seeds"
@@ -41,11 +57,10 @@ def test_every_baseline_seed_passes_its_thresholds() -> None:
     """A threshold stricter than the reference runs themselves would fail healthy runs."""
     checked = 0
     for entry in THRESHOLDS.entries:
-        path = baseline_path(ROOT / "baselines", entry.backend, entry.scale, entry.task, entry.preset)
+        path = _baseline_of(entry)
         if not path.exists():
             continue
         baseline = load_baseline(path)
-        assert baseline.budget_s >= entry.min_budget_s, f"{path}: the threshold does not apply at its own budget"
         for seed, value in zip(baseline.seeds, baseline.metrics[entry.metric], strict=True):
             assert entry.min is None or value >= entry.min, f"{path} seed {seed}: {value} < {entry.min}"
             assert entry.max is None or value <= entry.max, f"{path} seed {seed}: {value} > {entry.max}"
@@ -57,9 +72,10 @@ def test_mirror_thresholds_follow_the_one_rule_from_their_baselines() -> None:
     """Every mirror entry is what `threshold_from_baseline` gives (regenerate: sacbench thresholds baselines/)."""
     checked = 0
     for entry in THRESHOLDS.entries:
-        path = baseline_path(ROOT / "baselines", entry.backend, entry.scale, entry.task, entry.preset)
-        if entry.backend != "mujoco" or not path.exists():
+        path = _baseline_of(entry)
+        if entry.backend != "mujoco":
             continue
+        assert path.exists(), f"{entry}: no committed baseline of this item at its budget ({path.name})"
         expected = threshold_from_baseline(load_baseline(path), entry.metric, learns=PRESETS[entry.preset].learns)
         assert (entry.min, entry.max, entry.min_budget_s) == (expected.min, expected.max, expected.min_budget_s), path
         assert entry.source == expected.source

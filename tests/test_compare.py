@@ -10,9 +10,17 @@ import numpy as np
 import pytest
 from test_records import make_record
 
-from sacbench.baselines import BaselineError, build_baseline, load_baseline, load_baselines, save_baseline
+from sacbench.baselines import (
+    BaselineError,
+    all_baselines,
+    baselines_for,
+    build_baseline,
+    load_baseline,
+    save_baseline,
+)
 from sacbench.compare import DEFAULT_RULE, Cause, CompareRule, Comparison, Verdict, combine, compare_runs, verdict_of
 from sacbench.records import RunRecord, RunStatus, run_id
+from sacbench.report import summarize
 from sacbench.stats import PermutationTest
 from sacbench.tasks import return_scale
 from sacbench.thresholds import ThresholdsError, load_thresholds
@@ -26,12 +34,13 @@ def runs(
     task: str = "a1-flat",
     fps: float = 1000.0,
     slope: float = 1e-3,
+    seeds: list[int] | None = None,
 ) -> list[RunRecord]:
-    """Records with the given eval returns (seeds 0..n-1), ``fps`` env steps/s and a training curve
-    ``return = slope * env_steps`` over the budget."""
+    """Records with the given eval returns (seeds 0..n-1, or ``seeds``), ``fps`` env steps/s and a
+    training curve ``return = slope * env_steps`` over the budget."""
     terrain = task.split("-")[1]
     records = []
-    for seed, value in enumerate(returns):
+    for seed, value in zip(seeds or range(len(returns)), returns, strict=True):
         rate = fps * (1 + 0.01 * seed)  # a little spread, as real machines have
         curve = [
             {"time_s": t, "env_steps": int(rate * t), "return_mean": slope * rate * t * (1 + 0.02 * seed)}
@@ -95,10 +104,54 @@ def test_baseline_round_trip_and_summary(tmp_path: Path) -> None:
     assert baseline.seeds == (0, 1, 2, 3, 4)
     assert baseline.summary["eval/episode_return"]["Median"][0] == 11.0
     path = save_baseline(baseline, tmp_path)
-    assert path == tmp_path / "mujoco" / "cpu" / "a1-flat__sac_tuned.json"
+    assert path == tmp_path / "mujoco" / "cpu" / "a1-flat__sac_tuned__60s.json"
     assert load_baseline(path) == baseline
-    assert set(load_baselines(tmp_path, "mujoco", "cpu")) == {("a1-flat", "sac_tuned")}
-    assert load_baselines(tmp_path, "isaaclab", "gpu") == {}
+    assert all_baselines(tmp_path, "mujoco", "cpu") == [baseline]
+    assert all_baselines(tmp_path, "isaaclab", "gpu") == []
+
+
+def test_a_longer_tier_keeps_its_own_baseline_and_the_gate_picks_the_runs_budget(tmp_path: Path) -> None:
+    """A 30-minute curriculum baseline must not replace the nightly's 2-minute one (same task and preset)."""
+    nightly, tier = runs([5.0, 6.0, 7.0], budget=120.0), runs([20.0, 21.0, 22.0], budget=1800.0)
+    save_baseline(build_baseline(nightly, reps=200), tmp_path)
+    save_baseline(build_baseline(tier, reps=200), tmp_path)
+    stored = all_baselines(tmp_path, "mujoco", "cpu")
+    assert sorted(b.budget_s for b in stored) == [120.0, 1800.0]
+    assert baselines_for(tier, stored)[("a1-flat", "sac_tuned")].budget_s == 1800.0
+    assert baselines_for(nightly, stored)[("a1-flat", "sac_tuned")].budget_s == 120.0
+    (comparison,) = compare_runs(runs([5.0, 6.0, 7.0], budget=300.0), baselines_for(runs([1.0], budget=300.0), stored))
+    assert comparison.verdict is Verdict.INCONCLUSIVE and "budget differs" in comparison.reason
+
+
+def test_one_baseline_per_group_and_budget(tmp_path: Path) -> None:
+    """A file in the layout before budgets were named is replaced when its group is re-made; two
+    files of one group and budget are refused, naming both."""
+    baseline = build_baseline(runs([5.0, 6.0, 7.0], budget=120.0), reps=200)
+    path = save_baseline(baseline, tmp_path)
+    legacy = path.with_name("a1-flat__sac_tuned.json")
+    legacy.write_text(path.read_text())
+    with pytest.raises(BaselineError, match=r"a1-flat__sac_tuned__120s.json and .*a1-flat__sac_tuned.json both hold"):
+        all_baselines(tmp_path, "mujoco", "cpu")
+    path.unlink()
+    assert all_baselines(tmp_path, "mujoco", "cpu") == [baseline]  # the old name still loads
+    stray = path.with_name("notes.json")
+    stray.write_text("{")  # not a baseline: saving must neither fail on it nor remove it
+    assert save_baseline(baseline, tmp_path) == path
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted([path.name, stray.name])
+
+
+def test_one_set_of_values_has_one_interval_in_report_baseline_and_gate() -> None:
+    """The session that makes a baseline, the baseline file and the gate's baseline column print one CI."""
+    # A1 flat sac_tuned's baseline values; seeds whose run ids sort apart from their numbers (s17 < s4)
+    session = runs([-6.3, 4.9, 0.3, -1.9, -2.7], seeds=[0, 4, 17, 2, 30])
+    baseline = build_baseline(session, seed=0, reps=500)
+    (comparison,) = compare_runs(session, {("a1-flat", "sac_tuned"): baseline}, seed=0, reps=500)
+    (summary,) = summarize(session, seed=0, reps=500)
+    (gated,) = comparison.metrics
+    stored = baseline.summary["eval/episode_return"]["IQM"]
+    assert summary.ret["IQM"].to_list() == stored
+    assert gated.baseline.to_list() == stored
+    assert gated.current.to_list() == stored
 
 
 def test_baseline_leaves_out_failed_runs() -> None:
@@ -114,7 +167,7 @@ def test_bad_baseline_files_name_file_and_field(tmp_path: Path) -> None:
     raw["metrics"]["eval/episode_return"] = [1.0]
     path.write_text(json.dumps(raw))
     with pytest.raises(
-        BaselineError, match=r"a1-flat__sac_tuned.json: field 'metrics.eval/episode_return' must list one"
+        BaselineError, match=r"a1-flat__sac_tuned__60s.json: field 'metrics.eval/episode_return' must list one"
     ):
         load_baseline(path)
     raw["schema_version"] = 3

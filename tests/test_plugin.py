@@ -41,6 +41,7 @@ def bench(pytester: pytest.Pytester) -> pytest.Pytester:
         (["--sacbench-resume", "no/such/dir"], "--sacbench-resume=no/such/dir: no such folder"),
         (["--sacbench-executor", "ray", "-n", "2"], "do not combine it with xdist's -n"),
         (["--sacbench-executor", "dask"], "invalid choice: 'dask'"),
+        (["--sacbench-suite", "weekly"], "invalid choice: 'weekly'"),
         (["--sacbench-scale", "gpu", "--sacbench-presets", "sac_cpu_tuned"], "sac_cpu_tuned has no gpu scale"),
     ],
 )
@@ -110,6 +111,18 @@ def test_the_nightly_is_the_size_the_readme_says(bench: pytest.Pytester) -> None
     assert len([line for line in everything.outlines if "::" in line]) == (6 * 3 + 6 * 2) * 3
 
 
+def test_the_curriculum_suite_is_the_rough_recipe_at_its_own_budget(bench: pytest.Pytester) -> None:
+    """``--sacbench-suite curriculum``: sac_tuned_rough on every rough task, 30 minutes by default."""
+    tier = bench.runpytest("--collect-only", "--sacbench-suite", "curriculum")
+    ids = [line.strip() for line in tier.outlines if "test_locomotion[" in line]
+    assert len(ids) == 6 * 3 and all("-rough-sac_tuned_rough-s" in i for i in ids), ids
+    tier.stdout.fnmatch_lines(["sacbench: mujoco/cpu, suite curriculum, budget 1800 s per run, seeds 0,1,2"])
+    shorter = bench.runpytest("--collect-only", "--sacbench-suite", "curriculum", "--sacbench-budget", "10m")
+    shorter.stdout.fnmatch_lines(["sacbench: mujoco/cpu, suite curriculum, budget 600 s per run, seeds 0,1,2"])
+    nightly = bench.runpytest("--collect-only", "-k", "rough")
+    nightly.stdout.fnmatch_lines(["sacbench: mujoco/cpu, suite nightly, budget 120 s per run, seeds 0,1,2"])
+
+
 def test_negative_controls_are_marked(bench: pytest.Pytester) -> None:
     negative = [name for name, preset in PRESETS.items() if not preset.learns]
     assert negative == ["sac_default", "sac_tuned_legacy"]
@@ -151,7 +164,11 @@ def test_session_reports_updates_baselines_then_gates(bench: pytest.Pytester) ->
     first = _session(bench, "--sacbench-seeds", "2", "--sacbench-update-baselines")
     assert first.ret == 0, first.stdout.str()
     first.stdout.fnmatch_lines(
-        ["*sacbench*", "baseline written: *a1-flat__ppo_sb3.json (2 seeds, IQM eval return *)", "report: *index.html"]
+        [
+            "*sacbench*",
+            "baseline written: *a1-flat__ppo_sb3__2s.json (2 seeds, IQM eval return *)",
+            "report: *index.html",
+        ]
     )
     (session,) = reports.iterdir()
     assert sorted(p.name for p in (session / "runs").iterdir()) == [
@@ -162,7 +179,7 @@ def test_session_reports_updates_baselines_then_gates(bench: pytest.Pytester) ->
         assert (session / name).is_file(), name
     html = (session / "index.html").read_text()
     assert "data:image/png;base64," in html  # self-contained
-    baseline = json.loads((baselines / "mujoco" / "cpu" / "a1-flat__ppo_sb3.json").read_text())
+    baseline = json.loads((baselines / "mujoco" / "cpu" / "a1-flat__ppo_sb3__2s.json").read_text())
     assert baseline["seeds"] == [0, 1] and baseline["budget_s"] == 2.0
 
     # 2-second runs can land on any verdict; with the rule off the gate still runs and reports, and
@@ -197,6 +214,11 @@ def test_resume_skips_items_with_a_record(bench: pytest.Pytester) -> None:
     )
     assert _outcomes(resumed) == {"unasserted": 1, "skipped": 1}  # no thresholds file here
     assert len(list((session / "runs").iterdir())) == 2
+    records = {p.name: p.read_bytes() for p in (session / "runs").iterdir()}
+    longer = bench.runpytest("--sacbench-resume", str(session), "--sacbench-budget", "30m", "-k", "a1-flat-ppo_sb3")
+    assert longer.ret == pytest.ExitCode.USAGE_ERROR  # its runs would replace records of another budget
+    assert "a1-flat__ppo_sb3__s0.json was made at a 2 s budget, this session's is 1800 s" in longer.stderr.str()
+    assert {p.name: p.read_bytes() for p in (session / "runs").iterdir()} == records
 
 
 def test_items_without_a_threshold_are_unasserted_never_plain_passes(bench: pytest.Pytester) -> None:

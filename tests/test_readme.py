@@ -28,3 +28,40 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     assert "pytest tests" in test_command
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert test_command in ci.splitlines()
+
+
+def _tables(markdown: str) -> list[list[dict[str, str]]]:
+    """Every pipe table of a markdown text, as rows keyed by the header's cells."""
+    tables, lines = [], markdown.splitlines()
+    for i in range(len(lines) - 1):
+        if lines[i].startswith("| ") and lines[i + 1].startswith("|---"):
+            header = [c.strip() for c in lines[i].strip().strip("|").split(" | ")]
+            rows = []
+            for line in lines[i + 2 :]:
+                if not line.startswith("| "):
+                    break
+                rows.append(dict(zip(header, (c.strip() for c in line.strip().strip("|").split(" | ")), strict=True)))
+            tables.append(rows)
+    return tables
+
+
+RECIPES_HEADING = "**The 2026 off-policy recipes on the mirror**"
+
+
+def test_the_recipes_table_reads_the_committed_reports() -> None:
+    """Every figure of the README's recipe comparison is the committed report's (rebuilt from its records)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split(RECIPES_HEADING, 1)[1].split("\n**", 1)[0]
+    (rows,) = _tables(section)
+    assert {row["task"] for row in rows} == {"a1-flat", "anymal_c-rough"}
+    for row in rows:
+        task, preset = row["task"], row["preset"].strip("`")
+        report = (ROOT / "reports" / "reference" / f"recipes-{task}" / "index.md").read_text(encoding="utf-8")
+        results = next(t for t in _tables(report) if t and "return IQM [95% CI]" in t[0])
+        improvement = next(t for t in _tables(report) if t and "P(> ppo_sb3) [CI]" in t[0])
+        mine = next(r for r in results if (r["task"], r["preset"]) == (task, preset))
+        assert row["eval return, IQM [95 % CI]"] == mine["return IQM [95% CI]"], (task, preset)
+        odds = next(r for r in improvement if (r["task"], r["preset"]) == (task, preset))
+        post = "sac_tuned_rough" if task.endswith("rough") else "sac_tuned"
+        assert row["P(> the post's SAC) [CI]"] == odds[f"P(> {post}) [CI]"], (task, preset)
+        assert row["P(> `ppo_sb3`) [CI]"] == odds["P(> ppo_sb3) [CI]"], (task, preset)

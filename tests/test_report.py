@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -69,3 +70,46 @@ def test_report_and_compare_commands(tmp_path: Path, records: list, capsys: pyte
     assert out.count("a1-flat / ppo_sb3") == 1
     verdicts = {c.verdict.value for c in compare_runs(records, {}, reps=200)}
     assert verdicts == {"inconclusive"}
+
+
+def test_probability_of_improvement_against_named_references(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--against`` tables P(preset > each reference) per task, rliable's number, no self-pairs."""
+    from rliable import metrics as rly
+
+    headline = RECORDS.parent / "headline-a1-flat" / "runs"
+    session = tmp_path / "session"
+    shutil.copytree(headline, session / "runs")
+    args = ["report", str(session), "--reps", "200", "--against", "ppo_sb3,sac_tuned,sac_tunedd"]
+    assert cli_main(args) == 0
+    assert "--against sac_tunedd: no run of it" in capsys.readouterr().err
+    md = (session / "index.md").read_text()
+    section = md.split("## Probability of improvement")[1].split("##")[0]
+    assert "| task | preset | P(> ppo_sb3) [CI] | P(> sac_tuned) [CI] |" in section
+    lines = [line.split(" | ") for line in section.splitlines() if line.startswith("| a1-flat")]
+    rows = {cells[1]: cells[2:] for cells in lines}
+    returns = {p: [r.metric("eval/episode_return") for r in load_runs(headline) if r.preset == p] for p in rows}
+    assert rows["ppo_sb3"][0] == "--"  # a reference is not paired with itself
+    assert rows["sac_tuned"][1].rstrip(" |") == "--"
+    for preset, reference, cell in (("sac_tuned", "ppo_sb3", 0), ("ppo_sb3", "sac_tuned", 1)):
+        expected = rly.probability_of_improvement(
+            np.array(returns[preset])[:, None], np.array(returns[reference])[:, None]
+        )
+        assert rows[preset][cell].rstrip(" |").startswith(f"{expected:.2f} [")
+    assert rows["sac_tuned_legacy"][1].startswith("0.00 [0.00, 0.00]")  # every legacy seed below every tuned one
+
+
+def test_a_report_rebuilt_without_a_gate_drops_the_old_verdicts(tmp_path: Path, records: list) -> None:
+    """`sacbench history` reads verdicts.json: a stale one would colour the session by a gate it no longer shows."""
+    gated = build_report(records, tmp_path / "r", compare_runs(records, {}, reps=200), seed=0, reps=200)
+    assert (gated.directory / "verdicts.json").is_file()
+    build_report(records, tmp_path / "r", seed=0, reps=200)
+    assert not (gated.directory / "verdicts.json").exists()
+    assert "## Verdicts against the stored baseline" not in (gated.directory / "index.md").read_text()
+
+
+def test_an_empty_against_list_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli_main(["report", str(tmp_path), "--against", " , "])
+    assert "' , ': expected comma-separated preset names" in capsys.readouterr().err

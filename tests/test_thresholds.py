@@ -10,7 +10,7 @@ from test_records import make_record
 
 from sacbench.algos import PRESETS
 from sacbench.baselines import Baseline
-from sacbench.metrics import EVAL_RETURN
+from sacbench.metrics import EVAL_RETURN, TERRAIN_LEVEL
 from sacbench.thresholds import (
     Threshold,
     Thresholds,
@@ -94,6 +94,25 @@ def test_the_rule_from_a_baseline(values: list[float], learns: bool, low: float 
 
 
 @pytest.mark.parametrize(
+    ("levels", "low", "vacuous"),
+    [
+        ([0.14, 0.1, 0.2], 0.05, False),  # the probe's level at 30 minutes: half the worst, in steps of 0.05
+        ([0.17, 0.15, 0.3], 0.05, False),  # 0.075 rounded down (not floored to 0.5's 0)
+        ([0.6, 0.5, 0.7], 0.25, False),
+        ([0.0, 0.1, 0.2], 0.0, True),  # a seed that never climbed: the floor asserts nothing
+    ],
+)
+def test_the_rule_for_terrain_levels(levels: list[float], low: float, vacuous: bool) -> None:
+    baseline = Baseline("mujoco", "cpu", "anymal_c-rough", "x", 1800.0, (0, 1, 2), {TERRAIN_LEVEL: levels}, {}, {}, {})
+    entry = threshold_from_baseline(baseline, TERRAIN_LEVEL, learns=True)
+    assert (entry.min, entry.max, entry.vacuous) == (low, None, vacuous)
+    assert ("asserts nothing" in entry.source) == vacuous
+    table = Thresholds((entry,))
+    unasserted = table.unasserted("mujoco", "cpu", "anymal_c-rough", "x", 1800.0, learns=True)
+    assert (unasserted is not None) == vacuous  # a vacuous entry never counts as asserting the item
+
+
+@pytest.mark.parametrize(
     ("task", "preset", "learns", "low", "high"),
     [
         ("a1-flat", "ppo_sb3", True, 15.0, None),  # the post's own figure: A1 flat almost solved above 15
@@ -118,3 +137,27 @@ def test_an_item_of_any_budget_says_whether_it_is_asserted() -> None:
         "its thresholds need a budget >= 120 s; this run had 60 s"
     )
     assert table.unasserted("mujoco", "cpu", "a1-flat", "sac_default", 120.0, learns=False) is not None
+
+
+def test_the_thresholds_command_proposes_the_rule_and_comments_out_vacuous_levels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``sacbench thresholds --terrain-levels``: one entry per baseline, budget and metric, as valid YAML."""
+    from sacbench.baselines import save_baseline
+    from sacbench.cli import main as cli_main
+
+    def baseline(preset: str, budget: float, returns: list[float], levels: list[float]) -> Baseline:
+        values = {EVAL_RETURN: returns, TERRAIN_LEVEL: levels}
+        common = ("mujoco", "cpu", "anymal_c-rough", preset, budget, (0, 1, 2))
+        return Baseline(*common, values, {}, {}, {}, curves=[[], [], []])
+
+    save_baseline(baseline("sac_tuned_rough", 120.0, [0.7, 3.5, 6.5], [0.0, 0.0, 0.0]), tmp_path)
+    save_baseline(baseline("sac_tuned_rough", 1800.0, [5.0, 6.1, 7.0], [0.1, 0.14, 0.2]), tmp_path)
+    assert cli_main(["thresholds", str(tmp_path), "--terrain-levels"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    commented = [line for line in lines if line.startswith("  # - {")]
+    assert len(commented) == 1 and "terrain_level" in commented[0] and "asserts nothing" in commented[0]
+    table = tmp_path / "thresholds.yaml"
+    table.write_text("schema_version: 1\nthresholds:\n" + "\n".join(lines) + "\n")
+    entries = {(t.metric, t.min_budget_s): t.min for t in load_thresholds(table).entries}
+    assert entries == {(EVAL_RETURN, 120.0): 0.0, (EVAL_RETURN, 1800.0): 2.5, (TERRAIN_LEVEL, 1800.0): 0.05}

@@ -260,7 +260,7 @@ def _same_replay_ratio(ratio: float, num_envs: int, train_freq: int) -> tuple[in
     one step per ``train_freq`` (FastSAC's 4 steps per 4096 transitions would become 1 per 256).
     """
     exact = ratio * num_envs * train_freq
-    if round(exact) >= 1:
+    if exact >= 1:
         return train_freq, round(exact)
     return max(train_freq, round(train_freq / exact)), 1
 
