@@ -18,6 +18,7 @@ point's confidence interval and says whether speed or learning moved.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections import Counter, defaultdict
@@ -87,11 +88,42 @@ def _verdicts(folder: Path) -> dict[tuple[str, str], dict[str, Any]]:
     return {(v["task"], v["preset"]): v for v in raw.get("verdicts", [])}
 
 
-def session_points(folder: Path, seed: int = 0, reps: int = DEFAULT_REPS) -> list[Point]:
-    """The points of one session folder (usable runs only)."""
+def session_records(folder: Path) -> list[RunRecord]:
+    """The usable runs of one session folder."""
+    return [r for r in load_runs(folder / "runs") if usable(r)]
+
+
+def fingerprint(record: RunRecord) -> str:
+    """One run's identity wherever its record is copied: a digest of the whole record.
+
+    Reports that set new runs beside a baseline copy the baseline's records into their ``runs/``;
+    the run id alone cannot tell a copy (same id, same start) from the next night's run of the
+    same seed, and older records carry no start time, so the digest covers every field.
+    """
+    payload = json.dumps(record.to_dict(), sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _last_start(records: Sequence[RunRecord]) -> str:
+    return max((str(r.provenance.get("start_utc") or "") for r in records), default="")
+
+
+def session_points(
+    folder: Path,
+    seed: int = 0,
+    reps: int = DEFAULT_REPS,
+    *,
+    records: Sequence[RunRecord] | None = None,
+    name: str | None = None,
+) -> list[Point]:
+    """The points of one session folder: of ``records`` if given (a subset of its runs), else of its usable runs.
+
+    ``name`` labels the session (default: the folder's name; `build_history` gives its path below the root,
+    as two sessions may share a folder name, e.g. ``baselines/anymal_c-rough`` and ``curriculum/anymal_c-rough``).
+    """
     from sacbench.compare import machine_name
 
-    records = [r for r in load_runs(folder / "runs") if usable(r)]
+    records = session_records(folder) if records is None else records
     verdicts = _verdicts(folder)
     groups: dict[SeriesKey, list[RunRecord]] = defaultdict(list)
     for r in records:
@@ -109,7 +141,7 @@ def session_points(folder: Path, seed: int = 0, reps: int = DEFAULT_REPS) -> lis
         starts = sorted(str(r.provenance.get("start_utc", "")) for r in runs)
         points.append(
             Point(
-                session=folder.name,
+                session=name or folder.name,
                 date=(starts[0] or folder.name)[:16],
                 commit=_commit(runs),
                 key=key,
@@ -166,8 +198,10 @@ def build_history(
     if not sessions:
         raise ValueError(f"{root}: no session folder with run records (<session>/runs/*.json) below it")
     series: dict[SeriesKey, list[Point]] = defaultdict(list)
-    for folder in sessions:
-        for point in session_points(folder, seed, reps):
+    kept, copies = _without_copies(sessions)
+    for folder, records in kept:
+        name = folder.name if folder == root else folder.relative_to(root).as_posix()
+        for point in session_points(folder, seed, reps, records=records, name=name):
             series[point.key].append(point)
     rows = []
     for key, points in sorted(series.items()):
@@ -178,8 +212,32 @@ def build_history(
     out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out / "history.csv", index=False)
     figure = plot_history(series, frame, out / "history.png")
-    (out / "index.html").write_text(_document(root, frame, figure, len(sessions)).html(), encoding="utf-8")
+    (out / "index.html").write_text(_document(root, frame, figure, len(sessions), copies).html(), encoding="utf-8")
     return out, frame
+
+
+def _without_copies(sessions: Sequence[Path]) -> tuple[list[tuple[Path, list[RunRecord]]], int]:
+    """Each session's usable runs, a record copied into several sessions kept only in the first.
+
+    Sessions are taken by their last run's start (then by path): a session that copies records
+    beside new runs ran after them, so a baseline's records count in the baseline's session and not
+    again, as a second night, in the report that copied them (a copy would add a point identical to
+    its source and hide a shift against it).
+
+    Returns:
+        ``(folder, runs)`` per session, and the number of copies left out.
+    """
+    loaded = sorted(((folder, session_records(folder)) for folder in sessions),
+                    key=lambda item: (_last_start(item[1]), str(item[0])))  # fmt: skip
+    seen: set[str] = set()
+    kept, copies = [], 0
+    for folder, records in loaded:
+        prints = [fingerprint(r) for r in records]
+        fresh = [r for r, digest in zip(records, prints, strict=True) if digest not in seen]
+        seen.update(prints)
+        kept.append((folder, fresh))
+        copies += len(records) - len(fresh)
+    return kept, copies
 
 
 def _row(key: SeriesKey, point: Point, flags: list[str]) -> dict[str, Any]:
@@ -264,7 +322,7 @@ def _mark_shift(ax: Any, x: int, y: float, shifts: str, name: str) -> None:
             )  # fmt: skip
 
 
-def _document(root: Path, frame: pd.DataFrame, figure: Path, num_sessions: int) -> Document:
+def _document(root: Path, frame: pd.DataFrame, figure: Path, num_sessions: int, copies: int) -> Document:
     doc = Document(f"sacbench history of {root}")
     doc.paragraph(
         f"{num_sessions} sessions, {frame[['task', 'preset']].drop_duplicates().shape[0]} task/preset series."
@@ -272,7 +330,9 @@ def _document(root: Path, frame: pd.DataFrame, figure: Path, num_sessions: int) 
         f" numbers of the session's report), coloured by the session's verdict against its baseline. A"
         f" triangle flags a shift: the session differs from the {WINDOW} sessions before it (pooled, same"
         f" budget) by the gate's permutation test at level {SHIFT_LEVEL} in the return (left) or in env steps"
-        f" per second (right). 'moved' says what the verdict attributed the change to."
+        f" per second (right). 'moved' says what the verdict attributed the change to. A run whose record"
+        f" is copied into several sessions (a report setting new runs beside a baseline's) counts once, in"
+        f" the session whose last run started first: {copies} copied records were not counted again."
     )
     doc.figure(figure, "Return and throughput by session (date, commit; planted faults in brackets)")
     columns = ["date", "commit", "task", "preset", "budget_s", "seeds", "return_iqm", "return_ci_low",

@@ -181,8 +181,10 @@ def load_thresholds(path: Path) -> Thresholds:
 ROUNDING = 0.5
 """Derived bounds of returns are rounded outwards to this step (down for a floor, up for a ceiling)."""
 LEVEL_ROUNDING = 0.05
-"""The step for terrain levels: a curriculum that climbs in 30 minutes on the mirror reaches mean
-levels of about 0.1 (`reports/reference/curriculum-probe`), which `ROUNDING` would floor to 0."""
+"""The step for terrain levels (`ROUNDING` would floor every level below 0.5 to 0).  The curriculum
+tier ends at about 0.1 after 30 minutes on the mirror (`reports/reference/curriculum/anymal_c-rough`),
+where half the worst seed, 0.047, still rounds to 0: one end-of-training reading is too noisy for a
+floor there (a healthy seed's last 3 minutes span 0-0.14), which needs a smoothed level, not a finer step."""
 
 
 def rounding(metric: str) -> float:

@@ -9,7 +9,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from sacbench.algos import DEFAULT_MATRIX, PRESETS, Scale
+from sacbench import metrics
+from sacbench.algos import DEFAULT_MATRIX, PRESETS, SUITES, Scale
 from sacbench.baselines import baseline_path, load_baseline, summarize_metrics
 from sacbench.cli import main as cli_main
 from sacbench.pytest_plugin import DEFAULT_BUDGET_S
@@ -43,7 +44,9 @@ def test_committed_baseline_is_valid_and_where_it_belongs(path: Path) -> None:
     assert baseline_path(ROOT / "baselines", *group, budget_s=baseline.budget_s) == path
     assert baseline.task in task_names()
     assert baseline.preset in PRESETS
-    assert len(baseline.seeds) >= 5, "committed baselines hold at least 5 seeds"
+    # The nightly's baselines hold 5 seeds or more; the curriculum tier's (30 minutes a run) 3 or more.
+    least = 3 if baseline.budget_s >= SUITES["curriculum"].budget_s[Scale(baseline.scale)] else 5
+    assert len(baseline.seeds) >= least, f"committed baselines of {baseline.budget_s:g} s hold at least {least} seeds"
     assert not baseline.overrides, "committed baselines are of the presets as registered"
 
 
@@ -102,7 +105,7 @@ def test_gpu_thresholds_follow_the_one_rule_from_the_post() -> None:
 
 
 MIRROR_BASELINES_PENDING = frozenset(
-    {"a1-rough", "anymal_b-flat", "anymal_b-rough", "anymal_c-flat", "bdx-flat", "bdx-rough"}
+    {"anymal_b-flat", "anymal_b-rough", "anymal_c-flat", "bdx-flat", "bdx-rough"}
     | {"go1-flat", "go1-rough", "go2-flat", "go2-rough"}
 )
 """Tasks whose mirror baselines the campaign of issue 13 has not committed yet.  Their items are
@@ -129,6 +132,27 @@ def test_every_default_item_is_asserted_at_its_default_budget(
     budget = DEFAULT_BUDGET_S[scale]
     reason = THRESHOLDS.unasserted(backend, scale.value, task, preset, budget, learns=PRESETS[preset].learns)
     assert reason is None, reason
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the tier's end-of-training level is too noisy for a floor by the rule: a healthy seed's readings over"
+    " its last 3 minutes span 0-0.14 (python benchmarks/level_floor.py); the floor needs a smoothed level",
+)
+def test_the_curriculum_tier_asserts_a_terrain_level_where_its_baseline_is_committed() -> None:
+    """The curriculum is asserted, not described: each tier item with a baseline has a level floor above 0."""
+    suite = SUITES["curriculum"]
+    budget = suite.budget_s[Scale.CPU]
+    checked = 0
+    for task in task_names():
+        for preset in suite.presets[get_task(task).terrain.value]:
+            if not baseline_path(ROOT / "baselines", "mujoco", "cpu", task, preset, budget_s=budget).exists():
+                continue
+            applicable, _ = THRESHOLDS.for_item("mujoco", "cpu", task, preset, budget)
+            levels = [t for t in applicable if t.metric == metrics.TERRAIN_LEVEL and not t.vacuous]
+            assert levels, f"{task}/{preset} at {budget:g} s: no terrain-level floor above 0 (sacbench thresholds)"
+            checked += 1
+    assert checked, "no curriculum baseline committed (pytest benchmarks --sacbench-suite curriculum)"
 
 
 REFERENCE = ROOT / "reports" / "reference"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,16 +16,24 @@ from sacbench.report import VERDICTS_FILE
 
 
 def session(
-    root: Path, name: str, returns: list[float], *, fps: float, commit: str, verdict: str | None = None
+    root: Path,
+    name: str,
+    returns: list[float],
+    *,
+    fps: float,
+    commit: str,
+    verdict: str | None = None,
+    preset: str = "sac_tuned",
+    start: str | None = None,
 ) -> Path:
-    """A session folder with one record per return (a1-flat / sac_tuned), and its verdicts if given."""
+    """A session folder with one record per return (a1-flat / ``preset``), and its verdicts if given."""
     folder = root / name
     for seed, value in enumerate(returns):
         record: RunRecord = make_record(
-            run_id=run_id("a1-flat", "sac_tuned", seed), seed=seed,
+            run_id=run_id("a1-flat", preset, seed), seed=seed, preset=preset,
             final={"eval/episode_return": value, "train/env_fps": fps * (1 + 0.01 * seed),
                    "train/grad_steps_per_s": fps / 4},
-            provenance={"git": {"commit": commit, "dirty": False}, "start_utc": f"{name}T00:00:00+00:00",
+            provenance={"git": {"commit": commit, "dirty": False}, "start_utc": start or f"{name}T00:00:00+00:00",
                         "hardware": {"cpu_model": "Xeon"}, "load_average_end_of_training": [1.0, 1.1, 1.0]},
         )  # fmt: skip
         save_run(record, folder / "runs")
@@ -67,6 +76,20 @@ def test_history_pages_are_self_contained(reports: Path) -> None:
     # A second run does not read its own output as a session.
     assert reports / "history" not in discover_sessions(reports) or not any((reports / "history").glob("runs"))
     assert len(build_history(reports, reps=200)[1]) == 5
+
+
+def test_a_copied_record_counts_once_in_the_session_that_ran_it(reports: Path) -> None:
+    """A report that copies a baseline's records beside new runs is not a second night of them."""
+    # Named to sort first, and its first run is a copy from 2026-12-01: only its last run says it ran later.
+    beside = session(reports, "0-recipes", [20.0, 21.0], fps=1000.0, commit="ffff6666", preset="fast_sac",
+                     start="2026-12-06T00:00:00+00:00")  # fmt: skip
+    for path in (reports / "2026-12-01" / "runs").glob("*.json"):
+        shutil.copy(path, beside / "runs" / path.name)
+    _, frame = build_history(reports, reps=200)
+    sessions = ["2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-05"]
+    assert list(frame[frame.preset == "sac_tuned"].session) == sessions
+    assert list(frame[frame.preset == "fast_sac"].seeds) == [2]
+    assert "5 copied records were not counted again" in (reports / "history" / "index.html").read_text()
 
 
 def test_history_of_a_folder_without_sessions_says_so(tmp_path: Path) -> None:

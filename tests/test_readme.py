@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from sacbench.baselines import baseline_path, load_baseline
+from sacbench.metrics import EVAL_RETURN
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -65,3 +68,22 @@ def test_the_recipes_table_reads_the_committed_reports() -> None:
         post = "sac_tuned_rough" if task.endswith("rough") else "sac_tuned"
         assert row["P(> the post's SAC) [CI]"] == odds[f"P(> {post}) [CI]"], (task, preset)
         assert row["P(> `ppo_sb3`) [CI]"] == odds["P(> ppo_sb3) [CI]"], (task, preset)
+
+
+BASELINES_HEADING = "**Baselines**"
+
+
+def test_the_baselines_table_reads_the_committed_baselines() -> None:
+    """Every row of the README's baseline table is a committed baseline file: its IQM, its CI and its seeds."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split(BASELINES_HEADING, 1)[1].split("\n**", 1)[0]
+    (rows,) = _tables(section)
+    for row in rows:
+        task, preset, budget_s = row["task"], row["preset"].strip("`"), float(row["budget"].removesuffix(" s"))
+        path = baseline_path(ROOT / "baselines", "mujoco", "cpu", task, preset, budget_s=budget_s)
+        baseline = load_baseline(path)
+        point, low, high = baseline.summary[EVAL_RETURN]["IQM"]
+        assert row["eval return, IQM [95 % CI]"] == f"{point:.2f} [{low:.2f}, {high:.2f}]", path.name
+        values = baseline.metrics[EVAL_RETURN]
+        digits = 1 if max(abs(v) for v in values) >= 1 else 2
+        assert row["per seed"] == ", ".join(f"{v:.{digits}f}" for v in values), path.name

@@ -573,8 +573,8 @@ SUITES: dict[str, Suite] = {
         ),
         Suite(
             "curriculum", {"flat": (), "rough": ("sac_tuned_rough",)}, {Scale.CPU: 1800.0, Scale.GPU: 1800.0},
-            "the post's rough recipe long enough for the terrain curriculum to climb: on the mirror, promotion"
-            " shows from about 20 minutes (reports/reference/curriculum-probe); the GPU budget is the same 30"
+            "the post's rough recipe long enough for the terrain curriculum to climb: on the mirror, levels rise"
+            " from 21-25 minutes (reports/reference/curriculum/anymal_c-rough); the GPU budget is the same 30"
             " minutes, not a measured figure",
         ),
     )
