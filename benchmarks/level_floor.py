@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     for record in records:
         levels = late_levels(record, args.last_minutes)
         if levels.size == 0:
-            print(f"| {record.run_id} | {record.metric(metrics.TERRAIN_LEVEL):.3f} | 0 | | | |")
+            print(
+                f"| {record.run_id} | {record.metric(metrics.TERRAIN_LEVEL):.3f} | 0 | | | |" + " |" * len(args.floors)
+            )
             continue
         cells = " | ".join(f"{np.mean(levels >= floor - 1e-9):.0%}" for floor in args.floors)
         print(

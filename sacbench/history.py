@@ -109,21 +109,15 @@ def _last_start(records: Sequence[RunRecord]) -> str:
 
 
 def session_points(
-    folder: Path,
-    seed: int = 0,
-    reps: int = DEFAULT_REPS,
-    *,
-    records: Sequence[RunRecord] | None = None,
-    name: str | None = None,
+    folder: Path, records: Sequence[RunRecord], seed: int = 0, reps: int = DEFAULT_REPS, *, name: str | None = None
 ) -> list[Point]:
-    """The points of one session folder: of ``records`` if given (a subset of its runs), else of its usable runs.
+    """The points of one session folder, from ``records`` (its usable runs, or those `build_history` keeps).
 
     ``name`` labels the session (default: the folder's name; `build_history` gives its path below the root,
     as two sessions may share a folder name, e.g. ``baselines/anymal_c-rough`` and ``curriculum/anymal_c-rough``).
     """
     from sacbench.compare import machine_name
 
-    records = session_records(folder) if records is None else records
     verdicts = _verdicts(folder)
     groups: dict[SeriesKey, list[RunRecord]] = defaultdict(list)
     for r in records:
@@ -201,7 +195,7 @@ def build_history(
     kept, copies = _without_copies(sessions)
     for folder, records in kept:
         name = folder.name if folder == root else folder.relative_to(root).as_posix()
-        for point in session_points(folder, seed, reps, records=records, name=name):
+        for point in session_points(folder, records, seed, reps, name=name):
             series[point.key].append(point)
     rows = []
     for key, points in sorted(series.items()):
