@@ -1,12 +1,13 @@
 """The baseline gate: per task and preset, ``improved``, ``unchanged``, ``regressed`` or ``inconclusive``.
 
 The test (README, "The gate"): for each gated metric (the evaluation return; on rough terrain also
-the curriculum level), an exact permutation test of ``stat(tonight) - stat(baseline)`` over the
-seeds, one-sided each way.  Permutation tests hold their false-alarm rate at any seed count and for
-any distribution of returns (Colas et al. 2019, "A Hitchhiker's Guide to Statistical Comparisons of
-RL Algorithms", measured the bootstrap and Welch's t-test over-rejecting at 3-5 seeds; the
-permutation test did not).  With ``k`` gated metrics each is tested at ``alpha / k`` (Bonferroni),
-so a night where nothing changed reads ``regressed`` with probability at most ``alpha``:
+the curriculum level averaged over the last 10 % of training), an exact permutation test of
+``stat(tonight) - stat(baseline)`` over the seeds, one-sided each way.  Permutation tests hold their
+false-alarm rate at any seed count and for any distribution of returns (Colas et al. 2019, "A
+Hitchhiker's Guide to Statistical Comparisons of RL Algorithms", measured the bootstrap and Welch's
+t-test over-rejecting at 3-5 seeds; the permutation test did not).  With ``k`` gated metrics each is
+tested at ``alpha / k`` (Bonferroni), so a night where nothing changed reads ``regressed`` with
+probability at most ``alpha``:
 
 - ``regressed``: a drop significant at ``alpha / k`` and larger than the rule's least effect;
 - ``improved``: the same for a gain;
@@ -347,6 +348,7 @@ def compare_runs(
             )
             continue
         gated = [m for m in gated_metrics(good[0].terrain) if m in baseline.metrics]
+        note += "".join(f"; {_missing(metric)}" for metric in gated_metrics(good[0].terrain) if metric not in gated)
         level = rule.alpha / max(1, len(gated))
         details = []
         for metric in gated:
@@ -459,6 +461,14 @@ def _finite_mean(values: np.ndarray) -> float:
     """The mean of the finite values (``nan`` if none: a rate the runs did not record)."""
     finite = values[np.isfinite(values)]
     return float(finite.mean()) if finite.size else math.nan
+
+
+def _missing(metric: str) -> str:
+    """Why a gated metric is not compared, and the fix (a baseline written before it was gated)."""
+    return (
+        f"{metric} not compared: the baseline has no values of it (made by an older sacbench);"
+        " re-make it from its records with `sacbench baseline SESSION`"
+    )
 
 
 def _hardware_note(baseline: Baseline, runs: list[RunRecord]) -> str:

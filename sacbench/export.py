@@ -208,6 +208,7 @@ def _extra(record: RunRecord) -> dict[str, float | int | str | bool]:
         metrics.EVAL_FALL_RATE,
         metrics.EVAL_LENGTH,
         metrics.TERRAIN_LEVEL,
+        metrics.TERRAIN_LEVEL_LATE,
         metrics.ENV_STEPS,
     ):
         value = record.metric(key)

@@ -34,6 +34,18 @@ TRAIN_FALL_RATE = "train/fall_rate"
 
 # --- the task's curriculum (Isaac Lab's ``Curriculum/terrain_levels``, translated) ---------------
 TERRAIN_LEVEL = "curriculum/terrain_level"
+"""The mean level of the robots at the last reset before training stopped: one reading, which moves
+by one robot's share at every promotion or demotion (by a third at once when robots that started
+together time out together), so it is described, not gated."""
+TERRAIN_LEVEL_LATE = "curriculum/terrain_level_late"
+"""The mean of the terrain levels the training curve logged over its last `LATE_SHARE` of training
+time: the level the gate and the thresholds read (`sacbench.records.late_terrain_level`)."""
+LATE_SHARE = 0.1
+"""The share of training a late level averages: 12 s (3 curve rows) of a 2-minute run, 3 minutes
+(36 rows) of the 30-minute curriculum tier, where one healthy seed's end readings span 0-0.14 over
+its last 3 minutes and their mean is 0.055 (``python benchmarks/level_floor.py``)."""
+LEVEL_METRICS = (TERRAIN_LEVEL, TERRAIN_LEVEL_LATE)
+"""Metrics counted in terrain levels (their scale is the number of levels; no value is below 0)."""
 
 # --- actions of the evaluated policy --------------------------------------------------------------
 ACTIONS_P2_5 = "actions/p2.5"

@@ -663,7 +663,7 @@ def sacbench_run(request: pytest.FixtureRequest, sacbench_state: SacbenchState) 
             # A live line per item (the controller's terminal; xdist workers have none to write to).
             record = train(replace(run_config(state, case), on_progress=None if state.is_worker else line))
         save_run(record, state.runs_dir)  # written once, by this process
-        for key in (metrics.EVAL_RETURN, metrics.TERRAIN_LEVEL, metrics.ENV_STEPS):
+        for key in (metrics.EVAL_RETURN, metrics.TERRAIN_LEVEL, metrics.TERRAIN_LEVEL_LATE, metrics.ENV_STEPS):
             request.node.user_properties.append((key, record.final.get(key)))
         request.node.user_properties.append(("status", record.status.value))
         return record

@@ -12,12 +12,14 @@ import enum
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sacbench.metrics import EVAL_RETURN
+import numpy as np
+
+from sacbench.metrics import EVAL_RETURN, LATE_SHARE, TERRAIN_LEVEL_LATE
 
 SCHEMA_VERSION = 1
 
@@ -83,9 +85,37 @@ class RunRecord:
         return to_jsonable(self)
 
     def metric(self, name: str) -> float:
-        """A final metric as a float (NaN when missing)."""
+        """A final metric as a float (NaN when missing).
+
+        A record written before the runner stored `TERRAIN_LEVEL_LATE` has it derived from its
+        curves, by the function the runner uses (`late_terrain_level`).
+        """
         value = self.final.get(name)
+        if name == TERRAIN_LEVEL_LATE and name not in self.final:
+            return late_terrain_level(self.curves, float(self.timing.train_s))
         return float(value) if isinstance(value, int | float) else math.nan
+
+
+def late_terrain_level(curves: Sequence[dict[str, Any]], train_s: float, share: float = LATE_SHARE) -> float:
+    """The mean terrain level the curve logged over the last ``share`` of ``train_s`` seconds of training.
+
+    Args:
+        curves: Curve rows (``time_s``, ``terrain_level``); the runner adds one when training stops,
+            so a run that logged any level has a reading in its last window.
+        train_s: Training time of the run (the rows' clock).
+        share: The share of training averaged (`sacbench.metrics.LATE_SHARE`).
+
+    Returns:
+        The mean level, or NaN when no row of the window holds a level (flat terrain, or no robot
+        reset yet).
+    """
+    start = (1.0 - share) * train_s
+    levels = [
+        float(row["terrain_level"])
+        for row in curves
+        if row.get("terrain_level") is not None and float(row["time_s"]) >= start
+    ]
+    return float(np.mean(levels)) if levels else math.nan
 
 
 def usable(record: RunRecord) -> bool:

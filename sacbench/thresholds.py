@@ -40,7 +40,7 @@ class Threshold:
     @property
     def vacuous(self) -> bool:
         """Whether no run can fail it: a terrain-level floor at or below 0 (levels start at 0)."""
-        return self.metric == metrics.TERRAIN_LEVEL and self.max is None and (self.min or 0.0) <= 0.0
+        return self.metric in metrics.LEVEL_METRICS and self.max is None and (self.min or 0.0) <= 0.0
 
     def check(self, record: RunRecord) -> tuple[bool, str]:
         """Whether the record passes, and a message saying what was compared."""
@@ -180,16 +180,18 @@ def load_thresholds(path: Path) -> Thresholds:
 
 ROUNDING = 0.5
 """Derived bounds of returns are rounded outwards to this step (down for a floor, up for a ceiling)."""
-LEVEL_ROUNDING = 0.05
+LEVEL_ROUNDING = 0.01
 """The step for terrain levels (`ROUNDING` would floor every level below 0.5 to 0).  The curriculum
-tier ends at about 0.1 after 30 minutes on the mirror (`reports/reference/curriculum/anymal_c-rough`),
-where half the worst seed, 0.047, still rounds to 0: one end-of-training reading is too noisy for a
-floor there (a healthy seed's last 3 minutes span 0-0.14), which needs a smoothed level, not a finer step."""
+tier ends at about 0.1 after 30 minutes on the mirror (`reports/reference/curriculum/anymal_c-rough`):
+its late levels (`sacbench.metrics.TERRAIN_LEVEL_LATE`) are 0.055-0.117, so half the worst seed is
+0.027, which a step of 0.05 would round to a floor of 0 that asserts nothing.  The floor is only as
+fine as the smoothed level it bounds: one end-of-training reading of a healthy seed spans 0-0.14 over
+its last 3 minutes (``python benchmarks/level_floor.py``), so no step makes a floor on it safe."""
 
 
 def rounding(metric: str) -> float:
     """The step a derived bound of ``metric`` is rounded outwards to."""
-    return LEVEL_ROUNDING if metric == metrics.TERRAIN_LEVEL else ROUNDING
+    return LEVEL_ROUNDING if metric in metrics.LEVEL_METRICS else ROUNDING
 
 
 def threshold_from_baseline(baseline: Baseline, metric: str, *, learns: bool) -> Threshold:
@@ -215,7 +217,7 @@ def threshold_from_baseline(baseline: Baseline, metric: str, *, learns: bool) ->
         worst = min(values)
         floor = math.floor(round((worst - abs(worst) / 2) / step, 9)) * step
         source = f"{name}: worst of {len(values)} seeds {worst:.2f}"
-        if floor <= 0 and metric == metrics.TERRAIN_LEVEL:
+        if floor <= 0 and metric in metrics.LEVEL_METRICS:
             source += f" (0: asserts nothing, half the worst seed is below one {step:g} step)"
         elif floor < 0:  # a floor below what a standing policy scores: say what it still asserts
             source += " (below 0: asserts no collapse, not learning)"

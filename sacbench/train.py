@@ -54,7 +54,7 @@ from sacbench.bounds import (
     resolve_bounds,
 )
 from sacbench.provenance import collect_environment
-from sacbench.records import RunRecord, RunStatus, Timing, run_id, to_jsonable
+from sacbench.records import RunRecord, RunStatus, Timing, late_terrain_level, run_id, to_jsonable
 from sacbench.runtime import configure_threads
 from sacbench.sim.protocol import Backend
 from sacbench.tasks import TaskSpec, get_task, make_env
@@ -492,6 +492,7 @@ def _final_metrics(run: RunState, params: AlgoParams, model: BaseAlgorithm | Non
         metrics.TRAIN_RETURN: float(np.mean(recent)) if recent else None,
         metrics.TRAIN_FALL_RATE: float(np.mean(run.falls[-100:])) if run.falls else None,
         metrics.TERRAIN_LEVEL: run.venv.last_log.get(metrics.TERRAIN_LEVEL),
+        metrics.TERRAIN_LEVEL_LATE: late_terrain_level(run.curves, train_s),
     }
 
 

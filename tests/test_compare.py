@@ -50,7 +50,8 @@ def runs(
             make_record(
                 run_id=run_id(task, preset, seed), task=task, terrain=terrain, preset=preset, seed=seed,
                 budget={"seconds": budget, "max_env_steps": None}, curves=curve,
-                final={"eval/episode_return": value, "curriculum/terrain_level": 3.0 + seed, "eval/protocol": 2,
+                final={"eval/episode_return": value, "curriculum/terrain_level": 3.0 + seed,
+                       "curriculum/terrain_level_late": 2.9 + seed, "eval/protocol": 2,
                        "train/env_fps": rate, "train/grad_steps_per_s": rate / 4},
             )
         )  # fmt: skip
@@ -244,14 +245,29 @@ def test_gate_refuses_to_compare_different_budgets_overrides_protocols_or_missin
     assert missing.verdict is Verdict.INCONCLUSIVE and "no stored baseline" in missing.reason
 
 
-def test_rough_tasks_also_gate_the_terrain_level_each_at_half_the_level() -> None:
+def test_rough_tasks_also_gate_the_late_terrain_level_each_at_half_the_level() -> None:
     base = build_baseline(runs([10.0, 11.0, 12.0], task="anymal_c-rough"), reps=200)
-    assert set(base.metrics) == {"eval/episode_return", "curriculum/terrain_level"}
+    assert base.metrics == {"eval/episode_return": [10.0, 11.0, 12.0], "curriculum/terrain_level_late": [2.9, 3.9, 4.9]}
     (comparison,) = compare_runs(
         runs([10.0, 11.0, 12.0], task="anymal_c-rough"), {("anymal_c-rough", "sac_tuned"): base}, reps=300
     )
-    assert {m.metric for m in comparison.metrics} == {"eval/episode_return", "curriculum/terrain_level"}
+    assert {m.metric for m in comparison.metrics} == {"eval/episode_return", "curriculum/terrain_level_late"}
     assert {m.level for m in comparison.metrics} == {0.025}  # Bonferroni: 0.05 over two metrics
+
+
+def test_a_baseline_without_the_late_level_says_so_and_how_to_remake_it() -> None:
+    """A baseline written when the gate read the end-of-training level: its level is not compared, and the
+    verdict says why and names the fix, rather than silently gating the return alone."""
+    base = build_baseline(runs([10.0, 11.0, 12.0], task="anymal_c-rough"), reps=200)
+    old = replace(
+        base, metrics={"eval/episode_return": [10.0, 11.0, 12.0], "curriculum/terrain_level": [3.0, 4.0, 5.0]}
+    )
+    (comparison,) = compare_runs(
+        runs([10.0, 11.0, 12.0], task="anymal_c-rough"), {("anymal_c-rough", "sac_tuned"): old}, reps=300
+    )
+    assert {m.metric for m in comparison.metrics} == {"eval/episode_return"}
+    assert "curriculum/terrain_level_late not compared: the baseline has no values of it" in comparison.reason
+    assert "sacbench baseline SESSION" in comparison.reason
 
 
 def test_a_slower_machine_is_attributed_to_throughput_not_learning() -> None:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from sacbench.baselines import baseline_path, load_baseline
-from sacbench.metrics import EVAL_RETURN
+from sacbench.metrics import EVAL_RETURN, TERRAIN_LEVEL_LATE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,7 +74,7 @@ BASELINES_HEADING = "**Baselines**"
 
 
 def test_the_baselines_table_reads_the_committed_baselines() -> None:
-    """Every row of the README's baseline table is a committed baseline file: its IQM, its CI and its seeds."""
+    """Every row of the README's baseline table is a committed baseline file: its IQM, CI, seeds and late levels."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split(BASELINES_HEADING, 1)[1].split("\n**", 1)[0]
     (rows,) = _tables(section)
@@ -87,3 +87,5 @@ def test_the_baselines_table_reads_the_committed_baselines() -> None:
         values = baseline.metrics[EVAL_RETURN]
         digits = 1 if max(abs(v) for v in values) >= 1 else 2
         assert row["per seed"] == ", ".join(f"{v:.{digits}f}" for v in values), path.name
+        levels = baseline.metrics.get(TERRAIN_LEVEL_LATE)  # gated on rough tasks only
+        assert row["late terrain level, per seed"] == (", ".join(f"{v:.2f}" for v in levels) if levels else "--")

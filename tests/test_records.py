@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 
+from sacbench.metrics import TERRAIN_LEVEL_LATE
 from sacbench.records import (
     SCHEMA_VERSION,
     RecordError,
     RunRecord,
     RunStatus,
     Timing,
+    late_terrain_level,
     load_run,
     load_runs,
     record_from_dict,
@@ -56,6 +59,25 @@ def test_round_trip(tmp_path: Path) -> None:
     assert load_run(path) == record
     assert [r.run_id for r in load_runs(tmp_path)] == [record.run_id]
     assert record.metric("eval/episode_return") == 12.5
+
+
+def test_the_late_terrain_level_averages_the_last_tenth_of_training() -> None:
+    """Rows from 90 % of the training time on, skipping rows logged before any robot reset."""
+    rows = [{"time_s": float(t), "terrain_level": t / 100} for t in range(0, 101, 5)]
+    rows[-2]["terrain_level"] = None  # no reset logged a level yet in this row
+    assert late_terrain_level(rows, 100.0) == pytest.approx((0.90 + 1.00) / 2)
+    assert late_terrain_level(rows, 100.0, share=0.2) == pytest.approx((0.80 + 0.85 + 0.90 + 1.00) / 4)
+    assert math.isnan(late_terrain_level([{"time_s": 60.0, "terrain_level": None}], 60.0))  # flat terrain
+
+
+def test_a_stored_late_level_is_read_and_an_older_record_derives_it() -> None:
+    rows = [{"time_s": 50.0, "terrain_level": 2.0}, {"time_s": 60.0, "terrain_level": 1.5}]
+    older = make_record(curves=rows)  # written before the runner stored the late level
+    assert older.metric(TERRAIN_LEVEL_LATE) == 1.5  # only the row at 60 s is in the last 6 s
+    stored = make_record(curves=rows, final={"eval/episode_return": 1.0, TERRAIN_LEVEL_LATE: 1.75})
+    assert stored.metric(TERRAIN_LEVEL_LATE) == 1.75
+    flat = make_record(curves=rows, final={"eval/episode_return": 1.0, TERRAIN_LEVEL_LATE: None})
+    assert math.isnan(flat.metric(TERRAIN_LEVEL_LATE))  # stored as missing stays missing
 
 
 def test_atomic_write_leaves_no_temporary_file(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from test_records import make_record
 
 from sacbench.algos import PRESETS
 from sacbench.baselines import Baseline
-from sacbench.metrics import EVAL_RETURN, TERRAIN_LEVEL
+from sacbench.metrics import EVAL_RETURN, TERRAIN_LEVEL_LATE
 from sacbench.thresholds import (
     Threshold,
     Thresholds,
@@ -96,15 +96,17 @@ def test_the_rule_from_a_baseline(values: list[float], learns: bool, low: float 
 @pytest.mark.parametrize(
     ("levels", "low", "vacuous"),
     [
-        ([0.14, 0.1, 0.2], 0.05, False),  # the probe's level at 30 minutes: half the worst, in steps of 0.05
-        ([0.17, 0.15, 0.3], 0.05, False),  # 0.075 rounded down (not floored to 0.5's 0)
+        ([0.111, 0.055, 0.117], 0.02, False),  # the tier's late levels at 30 minutes: 0.0275 in steps of 0.01
+        ([0.17, 0.15, 0.3], 0.07, False),  # 0.075 rounded down (not floored to 0.5's 0)
         ([0.6, 0.5, 0.7], 0.25, False),
-        ([0.0, 0.1, 0.2], 0.0, True),  # a seed that never climbed: the floor asserts nothing
+        ([0.015, 0.1, 0.2], 0.0, True),  # half the worst seed is below one step: the floor asserts nothing
+        ([0.0, 0.1, 0.2], 0.0, True),  # a seed that never climbed
     ],
 )
 def test_the_rule_for_terrain_levels(levels: list[float], low: float, vacuous: bool) -> None:
-    baseline = Baseline("mujoco", "cpu", "anymal_c-rough", "x", 1800.0, (0, 1, 2), {TERRAIN_LEVEL: levels}, {}, {}, {})
-    entry = threshold_from_baseline(baseline, TERRAIN_LEVEL, learns=True)
+    values = {TERRAIN_LEVEL_LATE: levels}
+    baseline = Baseline("mujoco", "cpu", "anymal_c-rough", "x", 1800.0, (0, 1, 2), values, {}, {}, {})
+    entry = threshold_from_baseline(baseline, TERRAIN_LEVEL_LATE, learns=True)
     assert (entry.min, entry.max, entry.vacuous) == (low, None, vacuous)
     assert ("asserts nothing" in entry.source) == vacuous
     table = Thresholds((entry,))
@@ -147,7 +149,7 @@ def test_the_thresholds_command_proposes_the_rule_and_comments_out_vacuous_level
     from sacbench.cli import main as cli_main
 
     def baseline(preset: str, budget: float, returns: list[float], levels: list[float]) -> Baseline:
-        values = {EVAL_RETURN: returns, TERRAIN_LEVEL: levels}
+        values = {EVAL_RETURN: returns, TERRAIN_LEVEL_LATE: levels}
         common = ("mujoco", "cpu", "anymal_c-rough", preset, budget, (0, 1, 2))
         return Baseline(*common, values, {}, {}, {}, curves=[[], [], []])
 
@@ -160,4 +162,4 @@ def test_the_thresholds_command_proposes_the_rule_and_comments_out_vacuous_level
     table = tmp_path / "thresholds.yaml"
     table.write_text("schema_version: 1\nthresholds:\n" + "\n".join(lines) + "\n")
     entries = {(t.metric, t.min_budget_s): t.min for t in load_thresholds(table).entries}
-    assert entries == {(EVAL_RETURN, 120.0): 0.0, (EVAL_RETURN, 1800.0): 2.5, (TERRAIN_LEVEL, 1800.0): 0.05}
+    assert entries == {(EVAL_RETURN, 120.0): 0.0, (EVAL_RETURN, 1800.0): 2.5, (TERRAIN_LEVEL_LATE, 1800.0): 0.05}

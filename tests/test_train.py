@@ -16,6 +16,7 @@ import sacbench.train as train_module
 from sacbench.algos import PRESETS, Scale, get_preset, to_cpu_scale
 from sacbench.algos.presets import LinearSchedule, OffPolicyParams, UnknownPresetError
 from sacbench.cli import main as cli_main
+from sacbench.metrics import TERRAIN_LEVEL, TERRAIN_LEVEL_LATE
 from sacbench.records import RunStatus, load_run, save_run
 from sacbench.sim.mujoco import MujocoVelocityEnv
 from sacbench.train import (
@@ -194,6 +195,23 @@ def test_sac_run_record(tmp_path: Path) -> None:
     assert len(record.final["actions/p97.5"]) == 12
     assert record.provenance["packages"]["sbx-rl"]
     assert load_run(save_run(record, tmp_path)) == record
+
+
+def test_a_rough_run_stores_the_late_terrain_level_its_curve_logged() -> None:
+    """The gated level: the mean of the levels the real curriculum logged over the last 10 % of
+    training (robots promoted and demoted on the rough grid), the value an older record without the
+    key derives from its curves."""
+    config = _config("ppo_sb3", task="a1-rough", budget=Budget(600, max_env_steps=8 * 400), curve_every_steps=8 * 20)
+    record = train(config)
+    assert record.status is RunStatus.OK, record.error
+    start = 0.9 * record.timing.train_s
+    window = [row["terrain_level"] for row in record.curves if row["time_s"] >= start]
+    assert len(window) >= 2 and None not in window, record.curves
+    assert all(float(level * 8).is_integer() for level in window)  # means of 8 robots' integer levels
+    assert record.final[TERRAIN_LEVEL_LATE] == pytest.approx(np.mean(window))
+    assert record.final[TERRAIN_LEVEL] == record.curves[-1]["terrain_level"]  # the end reading, described only
+    older = replace(record, final={k: v for k, v in record.final.items() if k != TERRAIN_LEVEL_LATE})
+    assert older.metric(TERRAIN_LEVEL_LATE) == pytest.approx(record.final[TERRAIN_LEVEL_LATE])
 
 
 def _comparable(record: Any) -> Any:

@@ -78,9 +78,10 @@ def metric_scale(task: str, metric: str) -> float:
 
     if metric == metrics.EVAL_RETURN:
         return return_scale(task)
-    if metric == metrics.TERRAIN_LEVEL:
+    if metric in metrics.LEVEL_METRICS:
         terrain = get_task(task).cfg.terrain
         if terrain is None:
             raise ValueError(f"task {task!r} has no terrain curriculum, so no {metric} scale")
         return float(terrain.num_rows)
-    raise ValueError(f"metric {metric!r} has no scale; expected {metrics.EVAL_RETURN} or {metrics.TERRAIN_LEVEL}")
+    expected = ", ".join((metrics.EVAL_RETURN, *metrics.LEVEL_METRICS))
+    raise ValueError(f"metric {metric!r} has no scale; expected one of {expected}")
