@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,27 +27,21 @@ from sacbench.records import RunRecord, late_terrain_level, load_runs, usable
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def stops(record: RunRecord, minutes: float) -> list[float]:
-    """Times of the curve rows with a level in the last ``minutes`` of training: where a run could have stopped."""
+def stops(record: RunRecord, minutes: float) -> list[dict[str, Any]]:
+    """The curve rows with a level in the last ``minutes`` of training: where a run could have stopped."""
     start = float(record.timing.train_s) - 60.0 * minutes
-    return [
-        float(row["time_s"])
-        for row in record.curves
-        if row.get("terrain_level") is not None and float(row["time_s"]) >= start
-    ]
+    return [row for row in record.curves if row.get("terrain_level") is not None and float(row["time_s"]) >= start]
 
 
 def end_readings(record: RunRecord, minutes: float) -> np.ndarray:
     """The end reading had training stopped at each of `stops`, shape ``(stops,)``."""
-    times = set(stops(record, minutes))
-    rows = [row for row in record.curves if row.get("time_s") in times]
-    return np.array([float(row["terrain_level"]) for row in rows], dtype=np.float64)
+    return np.array([float(row["terrain_level"]) for row in stops(record, minutes)], dtype=np.float64)
 
 
 def late_levels(record: RunRecord, minutes: float) -> np.ndarray:
     """The late level had training stopped at each of `stops`, shape ``(stops,)``."""
     out = []
-    for stop in stops(record, minutes):
+    for stop in (float(row["time_s"]) for row in stops(record, minutes)):
         rows = [row for row in record.curves if float(row["time_s"]) <= stop]
         out.append(late_terrain_level(rows, stop))
     return np.array(out, dtype=np.float64)

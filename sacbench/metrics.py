@@ -42,7 +42,7 @@ TERRAIN_LEVEL_LATE = "curriculum/terrain_level_late"
 time: the level the gate and the thresholds read (`sacbench.records.late_terrain_level`)."""
 LATE_SHARE = 0.1
 """The share of training a late level averages: 12 s (3 curve rows) of a 2-minute run, 3 minutes
-(36 rows) of the 30-minute curriculum tier, where one healthy seed's end readings span 0-0.14 over
+(37 rows) of the 30-minute curriculum tier, where one healthy seed's end readings span 0-0.14 over
 its last 3 minutes and their mean is 0.055 (``python benchmarks/level_floor.py``)."""
 LEVEL_METRICS = (TERRAIN_LEVEL, TERRAIN_LEVEL_LATE)
 """Metrics counted in terrain levels (their scale is the number of levels; no value is below 0)."""
