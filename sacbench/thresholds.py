@@ -203,8 +203,9 @@ def threshold_from_baseline(baseline: Baseline, metric: str, *, learns: bool) ->
     a slower machine, as budgets are wall-clock.  A terrain-level floor of 0 asserts nothing (no
     level is below 0): its source says so, ``sacbench thresholds`` comments it out, and an item
     with only such an entry is unasserted.  A negative control must stay at or below 0 (a policy
-    that survives its episodes scores above 0), or below its best seed rounded up if that is
-    positive (then the control does not hold on this backend, and the entry's source says so).
+    that stands still scores above 0, about 8 on A1 flat; surviving is not enough, as flailing is
+    penalised), or below its best seed rounded up if that is positive (then the control does not
+    hold on this backend, and the entry's source says so).
 
     Raises:
         KeyError: If the baseline has no values of ``metric``.
