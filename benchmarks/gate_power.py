@@ -32,7 +32,7 @@ import numpy as np
 
 import sacbench.compare as compare_module
 from sacbench import metrics
-from sacbench.baselines import Baseline, all_baselines
+from sacbench.baselines import Baseline, all_baselines, gated_metrics
 from sacbench.compare import DEFAULT_RULE, CompareRule, Verdict, compare_runs
 from sacbench.records import RunRecord, RunStatus, Timing, run_id
 from sacbench.stats import Interval
@@ -88,9 +88,16 @@ def night(baseline: Baseline, values: dict[str, np.ndarray]) -> list[RunRecord]:
 
 
 def draw(rng: np.random.Generator, baseline: Baseline, n: int, drop: float = 0.0) -> dict[str, np.ndarray]:
-    """``n`` runs from the baseline's per-metric normal; the return's mean lowered by ``drop`` of its size."""
+    """``n`` runs from the baseline's per-metric normal; the return's mean lowered by ``drop`` of its size.
+
+    Only the metrics the gate tests are drawn (a baseline also keeps the episode length, for the
+    thresholds), so a night costs what the verdict reads.
+    """
     out = {}
+    gated = gated_metrics(baseline.task.split("-")[1])
     for metric, values in baseline.metrics.items():
+        if metric not in gated:
+            continue
         mean, sd = float(np.mean(values)), float(np.std(values, ddof=1))
         shift = drop * abs(mean) if metric == metrics.EVAL_RETURN else 0.0
         out[metric] = rng.normal(mean - shift, sd, n)

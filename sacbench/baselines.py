@@ -1,8 +1,9 @@
 """Stored baselines: per backend, scale, task and preset, what the gate needs of reference runs.
 
-Per seed: the gated final metrics, the throughput (env steps and gradient steps per second) and the
-learning curve (training return against env steps and time), so the gate can tell a slower machine
-from an agent that learns worse, and the report can draw tonight's curves over the baseline's.
+Per seed: the gated final metrics (and the evaluation episode length, which thresholds floor), the
+throughput (env steps and gradient steps per second) and the learning curve (training return
+against env steps and time), so the gate can tell a slower machine from an agent that learns worse,
+and the report can draw tonight's curves over the baseline's.
 Layout: ``baselines/<backend>/<scale>/<task>__<preset>__<budget>s.json``: one baseline per budget,
 so a longer tier (the terrain curriculum at 30 minutes) never replaces the nightly's 2-minute
 baseline.  Baselines are never compared across backends, scales, budgets, simulator versions or
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from sacbench.metrics import ENV_FPS, EVAL_PROTOCOL, EVAL_RETURN, GRAD_STEPS_PER_S, TERRAIN_LEVEL_LATE
+from sacbench.metrics import ENV_FPS, EVAL_LENGTH, EVAL_PROTOCOL, EVAL_RETURN, GRAD_STEPS_PER_S, TERRAIN_LEVEL_LATE
 from sacbench.records import RunRecord, to_jsonable, usable, write_json_atomic
 from sacbench.stats import DEFAULT_REPS, aggregate_metrics
 
@@ -50,6 +51,15 @@ def gated_metrics(terrain: str) -> tuple[str, ...]:
     end-of-training reading is too noisy to gate or to floor.
     """
     return (EVAL_RETURN, TERRAIN_LEVEL_LATE) if terrain == "rough" else (EVAL_RETURN,)
+
+
+def stored_metrics(terrain: str) -> tuple[str, ...]:
+    """Metrics a baseline keeps per seed: the gated ones, and the evaluation episode length.
+
+    The length (survival, in env steps) is not gated; the thresholds' survival floors are derived
+    from it (`sacbench.thresholds.rule_metrics`).
+    """
+    return (*gated_metrics(terrain), EVAL_LENGTH)
 
 
 @dataclass(frozen=True)
@@ -112,7 +122,7 @@ def build_baseline(runs: list[RunRecord], seed: int = 0, reps: int = DEFAULT_REP
     if not good:
         raise ValueError(f"no finished run among {[r.run_id for r in runs]}")
     first = good[0]
-    metrics = {m: [r.metric(m) for r in good] for m in gated_metrics(first.terrain)}
+    metrics = {m: [r.metric(m) for r in good] for m in stored_metrics(first.terrain)}
     metrics = {m: v for m, v in metrics.items() if all(math.isfinite(x) for x in v)}
     summary = summarize_metrics((first.backend, first.scale, first.task, first.preset), metrics, seed, reps)
     protocols = {int(r.final.get(EVAL_PROTOCOL) or 1) for r in good}

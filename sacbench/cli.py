@@ -343,9 +343,9 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
 
 def _cmd_thresholds(args: argparse.Namespace) -> int:
     from sacbench.algos import DEFAULT_MATRIX, PRESETS
-    from sacbench.baselines import all_baselines, gated_metrics
+    from sacbench.baselines import all_baselines
     from sacbench.tasks import get_task, task_names
-    from sacbench.thresholds import threshold_from_baseline, threshold_from_post
+    from sacbench.thresholds import rule_metrics, threshold_from_baseline, threshold_from_post
 
     entries = []
     if args.from_post:
@@ -355,8 +355,8 @@ def _cmd_thresholds(args: argparse.Namespace) -> int:
     stored = all_baselines(Path(args.baselines), args.backend, args.scale)
     for baseline in sorted(stored, key=lambda b: (b.task, b.preset, b.budget_s)):
         learns = PRESETS[baseline.preset].learns if baseline.preset in PRESETS else True
-        for metric in gated_metrics(baseline.task.split("-")[1]):
-            if metric not in baseline.metrics or (metric != metrics.EVAL_RETURN and not args.terrain_levels):
+        for metric in rule_metrics(get_task(baseline.task).terrain.value, learns=learns):
+            if metric not in baseline.metrics or (metric in metrics.LEVEL_METRICS and not args.terrain_levels):
                 continue
             entries.append(threshold_from_baseline(baseline, metric, learns=learns))
     # A vacuous entry (a terrain-level floor of 0) is shown, commented out, not proposed.

@@ -15,6 +15,8 @@ EVAL_RETURN = "eval/episode_return"
 """The headline metric: mean undiscounted return of the evaluation episodes."""
 EVAL_RETURN_STD = "eval/episode_return_std"
 EVAL_LENGTH = "eval/episode_length"
+"""Mean length of the evaluation episodes, in env steps: survival (an episode ends early in a fall).
+Not gated; on flat terrain the thresholds floor it (`sacbench.thresholds.rule_metrics`)."""
 EVAL_FALL_RATE = "eval/fall_rate"
 EVAL_PROTOCOL = "eval/protocol"
 """How the evaluation was made (`sacbench.train.EVAL_PROTOCOL`); records without it are protocol 1."""

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from sacbench import metrics
-from sacbench.baselines import Baseline
+from sacbench.baselines import Baseline, gated_metrics
 from sacbench.records import RunRecord
 
 THRESHOLDS_SCHEMA_VERSION = 1
@@ -189,9 +189,30 @@ fine as the smoothed level it bounds: one end-of-training reading of a healthy s
 its last 3 minutes (``python benchmarks/level_floor.py``), so no step makes a floor on it safe."""
 
 
+LENGTH_ROUNDING = 1.0
+"""The step for episode lengths: one env step."""
+
+
 def rounding(metric: str) -> float:
     """The step a derived bound of ``metric`` is rounded outwards to."""
-    return LEVEL_ROUNDING if metric in metrics.LEVEL_METRICS else ROUNDING
+    if metric in metrics.LEVEL_METRICS:
+        return LEVEL_ROUNDING
+    return LENGTH_ROUNDING if metric == metrics.EVAL_LENGTH else ROUNDING
+
+
+def rule_metrics(terrain: str, *, learns: bool) -> tuple[str, ...]:
+    """The metrics `threshold_from_baseline` bounds for a preset on a task of ``terrain``.
+
+    The gated ones (`sacbench.baselines.gated_metrics`: the return, and the late terrain level on
+    rough terrain) and, for a preset that learns on flat terrain, the survival of its evaluation
+    episodes (`sacbench.metrics.EVAL_LENGTH`).  The post's bound effect shows as survival before it
+    shows as return: after 2 CPU minutes on ANYmal-C flat, `sac_tuned` with PPO-percentile bounds
+    lasts 516-970 steps with returns of -37.6 to 2.8, while the legacy box falls within 14-24 steps
+    (`reports/reference/baselines/anymal_c-flat`), so a return floor alone would not tell them apart.
+    A negative control is bounded by its return only (surviving is not learning).
+    """
+    survival = (metrics.EVAL_LENGTH,) if learns and terrain == "flat" else ()
+    return (*gated_metrics(terrain), *survival)
 
 
 def threshold_from_baseline(baseline: Baseline, metric: str, *, learns: bool) -> Threshold:
@@ -207,9 +228,18 @@ def threshold_from_baseline(baseline: Baseline, metric: str, *, learns: bool) ->
     penalised), or below its best seed rounded up if that is positive (then the control does not
     hold on this backend, and the entry's source says so).
 
+    Survival (`sacbench.metrics.EVAL_LENGTH`, see `rule_metrics`) is floored by the same rule, in
+    steps of one env step, and only for a preset that learns.
+
     Raises:
         KeyError: If the baseline has no values of ``metric``.
+        ValueError: For the survival of a negative control (no rule: surviving is not learning).
     """
+    if metric == metrics.EVAL_LENGTH and not learns:
+        raise ValueError(
+            f"{baseline.task}__{baseline.preset} is a negative control: its {metric} has no threshold"
+            " (surviving is not learning); bound its return"
+        )
     values = baseline.metrics[metric]
     name = f"baseline {baseline.task}__{baseline.preset}"
     common = (baseline.backend, baseline.scale, baseline.task, baseline.preset, metric)

@@ -52,6 +52,7 @@ def runs(
                 budget={"seconds": budget, "max_env_steps": None}, curves=curve,
                 final={"eval/episode_return": value, "curriculum/terrain_level": 3.0 + seed,
                        "curriculum/terrain_level_late": 2.9 + seed, "eval/protocol": 2,
+                       "eval/episode_length": 500.0 + 10 * seed,
                        "train/env_fps": rate, "train/grad_steps_per_s": rate / 4},
             )
         )  # fmt: skip
@@ -155,6 +156,15 @@ def test_one_set_of_values_has_one_interval_in_report_baseline_and_gate() -> Non
     assert gated.current.to_list() == stored
 
 
+def test_a_baseline_stores_survival_which_the_gate_does_not_gate() -> None:
+    """The episode length is kept for the thresholds' survival floors; the gate still tests the return only."""
+    records = runs([10.0, 12.0, 11.0, 13.0, 9.0])
+    baseline = build_baseline(records, seed=0, reps=300)
+    assert baseline.metrics["eval/episode_length"] == [500.0, 510.0, 520.0, 530.0, 540.0]
+    (comparison,) = compare_runs(records, {("a1-flat", "sac_tuned"): baseline}, DEFAULT_RULE, reps=300)
+    assert [m.metric for m in comparison.metrics] == ["eval/episode_return"]
+
+
 def test_baseline_leaves_out_failed_runs() -> None:
     records = [*runs([10.0, 12.0, 11.0]), make_record(run_id="x", seed=9, status=RunStatus.CRASHED, final={})]
     baseline = build_baseline([r for r in records if r.budget["seconds"] == 60.0])
@@ -247,7 +257,11 @@ def test_gate_refuses_to_compare_different_budgets_overrides_protocols_or_missin
 
 def test_rough_tasks_also_gate_the_late_terrain_level_each_at_half_the_level() -> None:
     base = build_baseline(runs([10.0, 11.0, 12.0], task="anymal_c-rough"), reps=200)
-    assert base.metrics == {"eval/episode_return": [10.0, 11.0, 12.0], "curriculum/terrain_level_late": [2.9, 3.9, 4.9]}
+    assert base.metrics == {
+        "eval/episode_return": [10.0, 11.0, 12.0],
+        "curriculum/terrain_level_late": [2.9, 3.9, 4.9],
+        "eval/episode_length": [500.0, 510.0, 520.0],  # stored for the thresholds, not gated
+    }
     (comparison,) = compare_runs(
         runs([10.0, 11.0, 12.0], task="anymal_c-rough"), {("anymal_c-rough", "sac_tuned"): base}, reps=300
     )

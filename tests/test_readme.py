@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from sacbench.baselines import baseline_path, load_baseline
-from sacbench.metrics import EVAL_RETURN, TERRAIN_LEVEL_LATE
+from sacbench.metrics import EVAL_LENGTH, EVAL_RETURN, TERRAIN_LEVEL_LATE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,10 +74,14 @@ BASELINES_HEADING = "**Baselines**"
 
 
 def test_the_baselines_table_reads_the_committed_baselines() -> None:
-    """Every row of the README's baseline table is a committed baseline file: its IQM, CI, seeds and late levels."""
+    """The README's baseline table is the committed protocol-2 baselines, each row its file: IQM, CI, seeds,
+    late levels and survival."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split(BASELINES_HEADING, 1)[1].split("\n**", 1)[0]
     (rows,) = _tables(section)
+    committed = [load_baseline(path) for path in sorted((ROOT / "baselines" / "mujoco" / "cpu").glob("*.json"))]
+    listed = {(b.task, b.preset, f"{b.budget_s:g} s") for b in committed if b.eval_protocol == 2}
+    assert {(row["task"], row["preset"].strip("`"), row["budget"]) for row in rows} == listed
     for row in rows:
         task, preset, budget_s = row["task"], row["preset"].strip("`"), float(row["budget"].removesuffix(" s"))
         path = baseline_path(ROOT / "baselines", "mujoco", "cpu", task, preset, budget_s=budget_s)
@@ -89,3 +93,5 @@ def test_the_baselines_table_reads_the_committed_baselines() -> None:
         assert row["per seed"] == ", ".join(f"{v:.{digits}f}" for v in values), path.name
         levels = baseline.metrics.get(TERRAIN_LEVEL_LATE)  # gated on rough tasks only
         assert row["late terrain level, per seed"] == (", ".join(f"{v:.2f}" for v in levels) if levels else "--")
+        lengths = baseline.metrics[EVAL_LENGTH]
+        assert row["eval episode length, per seed"] == ", ".join(f"{v:.0f}" for v in lengths), path.name

@@ -10,11 +10,12 @@ from test_records import make_record
 
 from sacbench.algos import PRESETS
 from sacbench.baselines import Baseline
-from sacbench.metrics import EVAL_RETURN, TERRAIN_LEVEL_LATE
+from sacbench.metrics import EVAL_LENGTH, EVAL_RETURN, TERRAIN_LEVEL_LATE
 from sacbench.thresholds import (
     Threshold,
     Thresholds,
     load_thresholds,
+    rule_metrics,
     threshold_from_baseline,
     threshold_from_post,
 )
@@ -112,6 +113,27 @@ def test_the_rule_for_terrain_levels(levels: list[float], low: float, vacuous: b
     table = Thresholds((entry,))
     unasserted = table.unasserted("mujoco", "cpu", "anymal_c-rough", "x", 1800.0, learns=True)
     assert (unasserted is not None) == vacuous  # a vacuous entry never counts as asserting the item
+
+
+@pytest.mark.parametrize(
+    ("lengths", "low"),
+    [
+        ([285.5, 621.8, 96.5, 361.6, 219.4], 48.0),  # A1 flat sac_tuned: 48.25 down to one env step
+        ([652.2, 956.6, 670.9, 970.1, 515.7], 257.0),  # ANYmal-C flat sac_tuned (its legacy box: 14-24)
+    ],
+)
+def test_the_rule_for_survival(lengths: list[float], low: float) -> None:
+    baseline = Baseline("mujoco", "cpu", "a1-flat", "x", 120.0, (0, 1, 2, 3, 4), {EVAL_LENGTH: lengths}, {}, {}, {})
+    entry = threshold_from_baseline(baseline, EVAL_LENGTH, learns=True)
+    assert (entry.min, entry.max, entry.vacuous) == (low, None, False)
+    with pytest.raises(ValueError, match="negative control: its eval/episode_length has no threshold"):
+        threshold_from_baseline(baseline, EVAL_LENGTH, learns=False)
+
+
+def test_survival_is_bounded_for_learners_on_flat_terrain_only() -> None:
+    assert rule_metrics("flat", learns=True) == (EVAL_RETURN, EVAL_LENGTH)
+    assert rule_metrics("flat", learns=False) == (EVAL_RETURN,)
+    assert rule_metrics("rough", learns=True) == (EVAL_RETURN, TERRAIN_LEVEL_LATE)
 
 
 @pytest.mark.parametrize(
