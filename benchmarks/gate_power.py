@@ -36,6 +36,7 @@ from sacbench.baselines import Baseline, all_baselines, gated_metrics
 from sacbench.compare import DEFAULT_RULE, CompareRule, Verdict, compare_runs
 from sacbench.records import RunRecord, RunStatus, Timing, run_id
 from sacbench.stats import Interval
+from sacbench.tasks import get_task
 
 REPS = 1
 """Bootstrap replications of the display-only intervals (replaced by `_points_only` anyway)."""
@@ -94,10 +95,9 @@ def draw(rng: np.random.Generator, baseline: Baseline, n: int, drop: float = 0.0
     thresholds), so a night costs what the verdict reads.
     """
     out = {}
-    gated = gated_metrics(baseline.task.split("-")[1])
-    for metric, values in baseline.metrics.items():
-        if metric not in gated:
-            continue
+    # The gate's own selection (`sacbench.compare.compare_runs`): gated metrics the baseline holds.
+    for metric in (m for m in gated_metrics(get_task(baseline.task).terrain.value) if m in baseline.metrics):
+        values = baseline.metrics[metric]
         mean, sd = float(np.mean(values)), float(np.std(values, ddof=1))
         shift = drop * abs(mean) if metric == metrics.EVAL_RETURN else 0.0
         out[metric] = rng.normal(mean - shift, sd, n)

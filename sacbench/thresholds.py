@@ -207,8 +207,8 @@ def rule_metrics(terrain: str, *, learns: bool) -> tuple[str, ...]:
     rough terrain) and, for a preset that learns on flat terrain, the survival of its evaluation
     episodes (`sacbench.metrics.EVAL_LENGTH`).  The post's bound effect shows as survival before it
     shows as return: after 2 CPU minutes on ANYmal-C flat, `sac_tuned` with PPO-percentile bounds
-    lasts 516-970 steps with returns of -37.6 to 2.8, while the legacy box falls within 14-24 steps
-    (`reports/reference/baselines/anymal_c-flat`), so a return floor alone would not tell them apart.
+    lasts 516-970 steps with returns of -37.6 to 2.8, while the legacy box lasts 14-24 steps (means
+    per seed; `reports/reference/baselines/anymal_c-flat`), so a return floor alone would not tell them apart.
     A negative control is bounded by its return only (surviving is not learning).
     """
     survival = (metrics.EVAL_LENGTH,) if learns and terrain == "flat" else ()
