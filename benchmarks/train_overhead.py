@@ -21,6 +21,7 @@ import time
 from sacbench.algos import Scale, get_preset, make_agent
 from sacbench.runtime import configure_threads
 from sacbench.sim.protocol import Backend
+from sacbench.tasks import get_task
 from sacbench.train import (
     Budget,
     CompileTimer,
@@ -37,7 +38,7 @@ def _build(preset_name: str, instrumented: bool) -> tuple[object, object | None]
     preset = get_preset(preset_name)
     params = preset.params(Scale.CPU)
     config = RunConfig(task="a1-flat", preset=preset_name, seed=0, budget=Budget(10**9), backend=Backend.MUJOCO)
-    base, _ = build_vec_env(config, params.num_envs, 0, preset)
+    base, _ = build_vec_env(config, get_task(config.task), params.num_envs, 0, preset)
     model = make_agent(preset.algo, params, normalize_observations(base, params), seed=0)
     if not instrumented:
         return model, None

@@ -144,6 +144,7 @@ def build_baseline(runs: list[RunRecord], seed: int = 0, reps: int = DEFAULT_REP
             "git_commits": sorted({str(r.provenance.get("git", {}).get("commit")) for r in good}),
             "packages": first.provenance.get("packages", {}),
             "hardware": first.provenance.get("hardware", {}),
+            **({"isaaclab_setup": first.provenance["isaaclab_setup"]} if "isaaclab_setup" in first.provenance else {}),
             "bootstrap": {"seed": seed, "reps": reps},
         },
         overrides=overrides_of(first),

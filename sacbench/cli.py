@@ -23,7 +23,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         return 0
     from sacbench.first_night import first_night_report
 
-    text, passed = first_night_report(Path(args.out), budget_s=args.budget)
+    text, passed = first_night_report(Path(args.out), budget_s=args.budget, device=args.device)
     print(f"\n{text}")
     return 0 if passed else 1
 
@@ -151,6 +151,26 @@ def parse_budget(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _isaaclab_options(args: argparse.Namespace) -> dict[str, str]:
+    """``--device``, ``--physics`` and ``--assets`` as backend options (Isaac Lab only).
+
+    Raises:
+        ValueError: If one is given with ``--backend mujoco``, or for a combination Isaac Lab cannot run.
+    """
+    given = {key: value for key in ("device", "physics", "assets") if (value := getattr(args, key)) is not None}
+    if args.backend != "isaaclab":
+        if given:
+            flags = ", ".join(f"--{key} {value}" for key, value in given.items())
+            raise ValueError(f"{flags}: applies to --backend isaaclab only (the mirror runs MuJoCo on the CPU)")
+        return {}
+    from sacbench.sim.isaaclab import IsaacLabOptions, resolve_physics
+
+    options = IsaacLabOptions.parse(given)
+    for task in args.task:
+        resolve_physics(task, options.device, options.physics)
+    return given
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     import itertools
 
@@ -171,7 +191,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 scale=Scale(args.scale) if args.scale else None,
                 backend=Backend(args.backend),
                 overrides=dict(args.set),
-                backend_options={"physics": args.physics} if args.physics else {},
+                backend_options=_isaaclab_options(args),
                 eval_episodes=args.eval_episodes,
                 tensorboard_dir=Path(args.tensorboard) if args.tensorboard else None,
                 progress=not args.no_progress and args.executor == "local",
@@ -179,8 +199,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         for task, preset, seed in itertools.product(args.task, args.preset, args.seed)
     ]
-    if args.physics and args.backend != "isaaclab":
-        raise ValueError(f"--physics {args.physics} applies to --backend isaaclab only (the mirror runs MuJoCo)")
     for _, config in configs:  # every run checked before the first one starts
         check_config(config, here=args.executor == "local")
     executor = make_executor(args.executor, address=args.ray_address)
@@ -410,6 +428,11 @@ def _add_doctor(sub: Any) -> None:
     )
     doctor.add_argument("--out", default="reports/first-night", metavar="DIR", help="Default: %(default)r")
     doctor.add_argument("--budget", type=parse_budget, default="30s", help="per run. Default: %(default)r")
+    doctor.add_argument(
+        "--device", default="cuda:0", metavar="DEVICE",
+        help="with --gpu: Isaac Lab's device; cpu runs the same checklist on the CPU (Newton MJWarp, sacbench's"
+        " assets, 16 envs). Default: %(default)r",
+    )  # fmt: skip
     doctor.set_defaults(func=_cmd_doctor)
 
 
@@ -444,14 +467,29 @@ def _add_run(sub: Any) -> None:
     run.add_argument(
         "--max-env-steps", type=positive_int, default=None, metavar="N", help="optional cap on transitions"
     )
-    run.add_argument("--scale", choices=["cpu", "gpu"], default=None, help="default: cpu on mujoco, gpu on isaaclab")
+    run.add_argument(
+        "--scale",
+        choices=["cpu", "gpu"],
+        default=None,
+        help="default: cpu on mujoco and on --device cpu, gpu on isaaclab",
+    )
     run.add_argument("--backend", choices=["mujoco", "isaaclab"], default="mujoco", help="Default: %(default)r")
     run.add_argument(
         "--physics",
         choices=["newton_mjwarp", "isaacsim_physx", "ovphysx", "newton_kamino", "physx"],
         default=None,
-        help="Isaac Lab 3.0 physics preset (--backend isaaclab). Default: each task's own",
+        help="Isaac Lab 3.0 physics preset (--backend isaaclab). Default: each task's own; newton_mjwarp on the CPU",
     )
+    run.add_argument(
+        "--device", default=None, metavar="DEVICE",
+        help="Isaac Lab's device (--backend isaaclab): cuda:0, or cpu (Newton MJWarp on Warp's CPU device,"
+        " 16 envs unless --set num_envs=N). Default: cuda:0",
+    )  # fmt: skip
+    run.add_argument(
+        "--assets", choices=["nvidia", "sacbench"], default=None,
+        help="Isaac Lab assets (--backend isaaclab): NVIDIA's, or written from sacbench's robot facts"
+        " (offline; actuator networks replaced). Default: sacbench on the CPU, nvidia on a GPU",
+    )  # fmt: skip
     run.add_argument(
         "--eval-episodes", type=positive_int, default=64,
         help="least number of evaluation episodes (rounded up to a whole number per env). Default: %(default)r",

@@ -283,6 +283,21 @@ def simulator_version(backend: str, provenance: dict[str, Any]) -> str | None:
     return f"{package} {'.'.join(str(version).split('.')[:2])}" if version else None
 
 
+def isaaclab_setup(provenance: dict[str, Any]) -> str | None:
+    """``newton_mjwarp on the cpu, sacbench assets 1c45feb2b65c``: what an Isaac Lab run simulated, or ``None``.
+
+    Physics engine, device kind and assets change the simulation (and a CPU run's speed by orders of
+    magnitude), so the gate compares only runs of one set-up.  ``None`` for mirror runs and for
+    Isaac Lab records from before the set-up was recorded.
+    """
+    setup = provenance.get("isaaclab_setup")
+    if not isinstance(setup, dict):
+        return None
+    device = str(setup.get("device", "?")).split(":")[0]
+    digest = str(setup.get("asset_digest") or "")[:12]
+    return f"{setup.get('physics')} on the {device}, {setup.get('assets')} assets" + (f" {digest}" if digest else "")
+
+
 def eval_protocol(record: RunRecord) -> int:
     """How a run was evaluated (`sacbench.train.EVAL_PROTOCOL`); records from before it was recorded are 1."""
     return int(record.final.get(metrics.EVAL_PROTOCOL) or 1)
@@ -309,6 +324,11 @@ def _incomparable(  # noqa: PLR0911 (one return per reason, in the order a user 
     engine = simulator_version(backend, baseline.provenance)
     if engine is not None and engines - {engine}:
         return f"simulator differs: baseline {engine}, runs {', '.join(sorted(engines))}"
+    setups = {isaaclab_setup(r.provenance) for r in good}
+    setup = isaaclab_setup(baseline.provenance)
+    if setups - {setup}:
+        runs_setups = ", ".join(sorted(s or "unrecorded" for s in setups))
+        return f"Isaac Lab set-up differs: baseline {setup or 'unrecorded'}, runs {runs_setups}"
     protocols = {eval_protocol(r) for r in good}
     if protocols - {baseline.eval_protocol}:
         return (

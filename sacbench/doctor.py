@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from sacbench.provenance import collect_environment
-from sacbench.sim.protocol import Backend, BackendStatus, backend_status
+from sacbench.sim.protocol import Backend, BackendStatus
+from sacbench.sim.status import backend_status
 
 
 def backend_statuses() -> list[BackendStatus]:

@@ -9,9 +9,11 @@ by Ray when its worker or node dies (``max_retries``).
 
 from __future__ import annotations
 
+import concurrent.futures
 import enum
+import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sacbench.records import RunRecord, usable
@@ -44,10 +46,25 @@ class Progress:
         return f"{self.queued} queued, {self.running} running, {self.done} done, {self.failed} failed"
 
 
-class LocalExecutor:
-    """Runs each config in this process when its result is asked for (sequentially)."""
+def train_isolated(config: RunConfig) -> RunRecord:
+    """`train` in this process, except on Isaac Lab: there in a fresh (spawned) process per run.
 
-    def __init__(self, trainer: Callable[[RunConfig], RunRecord] = train) -> None:
+    Isaac Lab allows one simulation context per process, and not every build survives a second env
+    after ``close`` (isaac-sim/IsaacLab#3874: it hangs), so a session of several Isaac Lab runs gives
+    each its own process.  The record comes back through the process pool (sacbench's own object,
+    never a user's file).  The child prints no live progress lines (``on_progress`` stays here).
+    """
+    if config.backend is not Backend.ISAACLAB:
+        return train(config)
+    context = multiprocessing.get_context("spawn")  # no fork of a process that may hold Isaac Lab or JAX
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(train, replace(config, on_progress=None)).result()
+
+
+class LocalExecutor:
+    """Runs each config when its result is asked for (sequentially; Isaac Lab runs each in a fresh process)."""
+
+    def __init__(self, trainer: Callable[[RunConfig], RunRecord] = train_isolated) -> None:
         self._trainer = trainer
         self._pending: dict[str, RunConfig] = {}
         self._results: dict[str, RunRecord] = {}

@@ -76,7 +76,12 @@ def _curve(values: Sequence[float | None]) -> dict[str, Any]:
 def _physics(record: RunRecord) -> str:
     from sacbench.sim.isaaclab import default_physics
 
-    chosen = (record.provenance.get("backend_options") or {}).get("physics") or default_physics(record.task).value
+    # The physics the env reported (a CPU run's differs from the task's default), else the one asked for.
+    chosen = (
+        (record.provenance.get("isaaclab_setup") or {}).get("physics")
+        or (record.provenance.get("backend_options") or {}).get("physics")
+        or default_physics(record.task).value
+    )
     return _PHYSICS.get(chosen, chosen)
 
 

@@ -224,6 +224,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Isaac Lab 3.0 physics preset. Default: each task's own (newton_mjwarp on rough and Go2).",
     )
     group.addoption(
+        "--sacbench-device",
+        metavar="DEVICE",
+        default=None,
+        help="Isaac Lab's device: cuda:0, or cpu (the real Isaac Lab 3.0 on Newton MJWarp, Warp's CPU device;"
+        " cpu scale, 16 envs unless --sacbench-set num_envs=N). Default: cuda:0.",
+    )
+    group.addoption(
+        "--sacbench-assets",
+        metavar="SOURCE",
+        choices=["nvidia", "sacbench"],
+        default=None,
+        help="Isaac Lab assets: nvidia, or sacbench (written from sacbench's robot facts, offline; actuator"
+        " networks replaced). Default: sacbench on the cpu device, nvidia on a GPU.",
+    )
+    group.addoption(
         "--sacbench-asset-root",
         metavar="DIR",
         default=None,
@@ -312,13 +327,22 @@ def _resolve_backend(config: pytest.Config) -> Backend:
     return Backend(backend_opt or Backend.MUJOCO.value)
 
 
-def _check_isaaclab() -> None:
+def _device(config: pytest.Config) -> str:
+    """Isaac Lab's device: ``--sacbench-device``, else ``cuda:0`` (each worker sees its own GPU as 0)."""
+    device = config.getoption("--sacbench-device") or "cuda:0"
+    if config.getoption("--gpu") and device.startswith("cpu"):
+        raise pytest.UsageError("--gpu runs on a CUDA GPU but --sacbench-device=cpu; for the CPU use"
+                                " --sacbench-backend isaaclab --sacbench-device cpu")  # fmt: skip
+    return device
+
+
+def _check_isaaclab(device: str) -> None:
     from sacbench.sim.isaaclab import isaaclab_status
 
-    status = isaaclab_status()
+    status = isaaclab_status(device)
     if not status.usable:
         lines = "\n  - ".join(status.reasons)
-        raise pytest.UsageError(f"--gpu needs Isaac Lab on a CUDA GPU, which is not usable here:\n  - {lines}")
+        raise pytest.UsageError(f"Isaac Lab on {device} is not usable here:\n  - {lines}")
 
 
 def _check_physics(state: SacbenchState, tasks: list[str]) -> None:
@@ -326,10 +350,13 @@ def _check_physics(state: SacbenchState, tasks: list[str]) -> None:
     from sacbench.sim.isaaclab import Physics, missing_physics
 
     chosen = state.backend_options.get("physics")
-    missing = missing_physics(tasks, Physics(chosen) if chosen else None)
+    try:
+        missing = missing_physics(tasks, Physics(chosen) if chosen else None, state.backend_options["device"])
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     if missing:
         lines = "\n  - ".join(missing)
-        raise pytest.UsageError(f"--gpu: the selected tasks need physics that is not installed:\n  - {lines}")
+        raise pytest.UsageError(f"Isaac Lab: the selected tasks need physics that is not installed:\n  - {lines}")
 
 
 def _report_dir(config: pytest.Config) -> tuple[Path, bool]:
@@ -377,11 +404,12 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     backend = _resolve_backend(config)
     is_worker = hasattr(config, "workerinput")
+    on_gpu = backend is Backend.ISAACLAB and not _device(config).startswith("cpu")
     if backend is Backend.ISAACLAB and not is_worker:
-        _check_isaaclab()
-    if backend is Backend.ISAACLAB and is_worker:
+        _check_isaaclab(_device(config))
+    if on_gpu and is_worker:
         _assign_gpu(config)
-    scale = Scale(config.getoption("--sacbench-scale") or (Scale.GPU if backend is Backend.ISAACLAB else Scale.CPU))
+    scale = Scale(config.getoption("--sacbench-scale") or (Scale.GPU if on_gpu else Scale.CPU))
     suite = SUITES[config.getoption("--sacbench-suite")]
     report_dir, resume = _report_dir(config)
     if config.getoption("--sacbench-update-baselines") and resume:
@@ -423,12 +451,12 @@ _PREVIOUS_SIGTERM = pytest.StashKey[Any]()
 
 
 def _backend_options(config: pytest.Config, backend: Backend) -> dict[str, Any]:
-    """Isaac Lab options (device per worker comes from CUDA_VISIBLE_DEVICES, so always cuda:0)."""
+    """Isaac Lab options (a GPU worker's device comes from CUDA_VISIBLE_DEVICES, so it is cuda:0)."""
     if backend is not Backend.ISAACLAB:
         return {}
-    options: dict[str, Any] = {"device": "cuda:0"}
-    for option, key in (("--sacbench-physics", "physics"), ("--sacbench-asset-root", "asset_root"),
-                        ("--sacbench-bdx-usd", "bdx_usd")):  # fmt: skip
+    options: dict[str, Any] = {"device": _device(config)}
+    for option, key in (("--sacbench-physics", "physics"), ("--sacbench-assets", "assets"),
+                        ("--sacbench-asset-root", "asset_root"), ("--sacbench-bdx-usd", "bdx_usd")):  # fmt: skip
         value = config.getoption(option)
         if value is not None:
             options[key] = Path(value) if key in ("asset_root", "bdx_usd") else value
@@ -655,13 +683,13 @@ def sacbench_run(request: pytest.FixtureRequest, sacbench_state: SacbenchState) 
                 f"sacbench ray: {case.run_id} {record.status.value} [{state.executor.progress().line()}]",
             )
         else:
-            from sacbench.train import train
+            from sacbench.executor import train_isolated
 
             def line(status: str) -> None:
                 _terminal_line(request.config, f"  {case.id}: {status}")
 
             # A live line per item (the controller's terminal; xdist workers have none to write to).
-            record = train(replace(run_config(state, case), on_progress=None if state.is_worker else line))
+            record = train_isolated(replace(run_config(state, case), on_progress=None if state.is_worker else line))
         save_run(record, state.runs_dir)  # written once, by this process
         for key in (metrics.EVAL_RETURN, metrics.TERRAIN_LEVEL, metrics.TERRAIN_LEVEL_LATE, metrics.ENV_STEPS):
             request.node.user_properties.append((key, record.final.get(key)))

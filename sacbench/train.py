@@ -386,10 +386,12 @@ class RunState:
             self._bar.close()
 
 
-def build_vec_env(config: RunConfig, num_envs: int, seed: int, preset: Preset) -> tuple[BatchedVecEnv, ResolvedBounds]:
-    """The backend env of ``config`` behind the VecEnv adapter, in the preset's action box."""
-    env = make_env(config.task, num_envs=num_envs, seed=seed, backend=config.backend, **config.backend_options)
-    bounds = resolve_bounds(preset.bounds, get_task(config.task), env.action_space, config.backend, env.joint_names)
+def build_vec_env(
+    config: RunConfig, task: TaskSpec, num_envs: int, seed: int, preset: Preset
+) -> tuple[BatchedVecEnv, ResolvedBounds]:
+    """The backend env of ``task`` (``config``'s, resolved once) behind the VecEnv adapter, in the preset's box."""
+    env = make_env(task, num_envs=num_envs, seed=seed, backend=config.backend, **config.backend_options)
+    bounds = resolve_bounds(preset.bounds, task, env.action_space, config.backend, env.joint_names)
     return BatchedVecEnv(env, bounds), bounds
 
 
@@ -551,9 +553,29 @@ def _overran(config: RunConfig, overrun: float, env_steps: int) -> bool:
     return overrun > tolerance and not capped
 
 
+CPU_DEVICE_NUM_ENVS = 16
+"""Isaac Lab on the CPU steps 150-340 env steps/s (measured at 16-256 envs): small batches by default."""
+
+
+def on_cpu_device(config: RunConfig) -> bool:
+    """Whether the run is on Isaac Lab with ``device=cpu`` (Newton MJWarp on Warp's CPU device)."""
+    return config.backend is Backend.ISAACLAB and str(config.backend_options.get("device", "")).startswith("cpu")
+
+
 def config_scale(config: RunConfig) -> Scale:
-    """The scale a run uses: the config's, else CPU on the embedded backend and GPU on Isaac Lab."""
-    return config.scale or (Scale.CPU if config.backend is Backend.MUJOCO else Scale.GPU)
+    """The scale a run uses: the config's, else CPU on the mirror and on Isaac Lab's CPU device, GPU on a GPU."""
+    if config.scale is not None:
+        return config.scale
+    return Scale.GPU if config.backend is Backend.ISAACLAB and not on_cpu_device(config) else Scale.CPU
+
+
+def run_overrides(config: RunConfig) -> dict[str, Any]:
+    """The config's overrides, with `CPU_DEVICE_NUM_ENVS` envs on Isaac Lab's CPU device unless it sets ``num_envs``.
+
+    The record keeps these (not the config's), so the number of envs a run used is always stated.
+    """
+    defaults = {"num_envs": CPU_DEVICE_NUM_ENVS} if on_cpu_device(config) else {}
+    return defaults | dict(config.overrides)
 
 
 def check_config(config: RunConfig, *, here: bool = True) -> None:
@@ -569,11 +591,11 @@ def check_config(config: RunConfig, *, here: bool = True) -> None:
         ValueError: For an override that names no field or has the wrong type, a scale the preset
             lacks, or a backend that cannot run here (naming what is missing).
     """
-    from sacbench.sim.protocol import backend_status
+    from sacbench.sim.status import backend_status
 
     get_task(config.task)
-    resolve_params(get_preset(config.preset), config_scale(config), config.overrides)
-    status = backend_status(config.backend)
+    resolve_params(get_preset(config.preset), config_scale(config), run_overrides(config))
+    status = backend_status(config.backend, str(config.backend_options.get("device", "cuda:0")))
     if here and not status.usable:
         raise ValueError(f"backend {config.backend.value} cannot run here: " + "; ".join(status.reasons))
 
@@ -606,9 +628,9 @@ def build_run(config: RunConfig) -> RunParts:
         ValueError: For a bad override or a scale the preset does not have.
     """
     preset, task, scale = get_preset(config.preset), get_task(config.task), config_scale(config)
-    params = resolve_params(preset, scale, config.overrides)
+    params = resolve_params(preset, scale, run_overrides(config))
     set_random_seed(config.seed)
-    base, bounds = build_vec_env(config, params.num_envs, config.seed, preset)
+    base, bounds = build_vec_env(config, task, params.num_envs, config.seed, preset)
     recorder = ActionRecorder(base, config.record_actions) if config.record_actions else None
     venv = normalize_observations(recorder or base, params)
     tb = str(config.tensorboard_dir) if config.tensorboard_dir else None
@@ -669,6 +691,8 @@ def train(config: RunConfig) -> RunRecord:
         load_average_end_of_training=[round(x, 2) for x in load] if load else None,
         backend_options={key: str(value) for key, value in config.backend_options.items()},
     )
+    if isinstance(setup := getattr(base.env, "setup", None), dict):
+        environment["isaaclab_setup"] = to_jsonable(setup)
     return RunRecord(
         run_id=name,
         task=task.name,
@@ -681,7 +705,7 @@ def train(config: RunConfig) -> RunRecord:
         seed=config.seed,
         num_envs=params.num_envs,
         budget={"seconds": config.budget.seconds, "max_env_steps": config.budget.max_env_steps},
-        hyperparameters=to_jsonable(params) | {"overrides": to_jsonable(dict(config.overrides))},
+        hyperparameters=to_jsonable(params) | {"overrides": to_jsonable(run_overrides(config))},
         bounds=bounds.to_dict(),
         timing=Timing(
             setup_s=round(setup_s, 3),

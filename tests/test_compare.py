@@ -374,6 +374,31 @@ def test_gate_never_compares_across_simulator_versions() -> None:
     assert other.reason == "simulator differs: baseline mujoco 4.0, runs mujoco 3.12"
 
 
+def test_gate_never_compares_isaaclab_runs_of_another_set_up() -> None:
+    """A CPU night on sacbench's assets is no GPU night on NVIDIA's, nor one on other asset files."""
+
+    def on(device: str, assets: str, digest: str, values: list[float]) -> list[RunRecord]:
+        setup = {"physics": "newton_mjwarp", "device": device, "assets": assets, "asset_digest": digest}
+        return [replace(r, backend="isaaclab", provenance={"isaaclab_setup": setup}) for r in runs(values)]
+
+    baseline = build_baseline(on("cpu", "sacbench", "ab" * 32, [10.0, 11.0, 12.0]), reps=200)
+    assert baseline.provenance["isaaclab_setup"]["device"] == "cpu"
+    key = ("a1-flat", "sac_tuned")
+    (same,) = compare_runs(on("cpu", "sacbench", "ab" * 32, [1.0, 2.0, 3.0]), {key: baseline}, reps=200)
+    assert same.verdict is Verdict.REGRESSED
+    (gpu,) = compare_runs(on("cuda:0", "nvidia", "", [1.0, 2.0, 3.0]), {key: baseline}, reps=200)
+    assert gpu.verdict is Verdict.INCONCLUSIVE
+    assert gpu.reason == (
+        "Isaac Lab set-up differs: baseline newton_mjwarp on the cpu, sacbench assets abababababab,"
+        " runs newton_mjwarp on the cuda, nvidia assets"
+    )
+    (assets,) = compare_runs(on("cpu", "sacbench", "cd" * 32, [1.0, 2.0, 3.0]), {key: baseline}, reps=200)
+    assert (
+        assets.verdict is Verdict.INCONCLUSIVE
+        and "runs newton_mjwarp on the cpu, sacbench assets cdcdcdcdcdcd" in assets.reason
+    )
+
+
 def test_a_verdict_and_the_report_print_one_interval_for_one_number() -> None:
     """The report's results table and the verdict bootstrap the same runs under one key and seed."""
     from sacbench.report import summarize

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import json
 import subprocess
 import sys
@@ -13,7 +14,8 @@ import torch
 
 from sacbench.doctor import doctor_report
 from sacbench.sim import isaaclab as isaaclab_module
-from sacbench.sim.protocol import Backend, BackendStatus, backend_status
+from sacbench.sim.protocol import Backend, BackendStatus
+from sacbench.sim.status import backend_status
 
 
 def test_doctor_lists_packages_and_backends() -> None:
@@ -27,7 +29,9 @@ def test_doctor_lists_packages_and_backends() -> None:
 def isaaclab_here(monkeypatch: pytest.MonkeyPatch) -> Callable[..., BackendStatus]:
     """`isaaclab_status` with each prerequisite made present or missing, on any Python."""
 
-    def status(*, python: bool, package: bool, cuda: bool) -> BackendStatus:
+    def status(
+        *, python: bool, package: bool, cuda: bool, newton: bool = True, device: str = "cuda:0"
+    ) -> BackendStatus:
         here = sys.version_info[:2]
         supported = (here, (here[0], here[1] + 1)) if python else ((3, 99), (3, 100))
         monkeypatch.setattr(isaaclab_module, "ISAACLAB_PYTHON", supported)
@@ -40,7 +44,12 @@ def isaaclab_here(monkeypatch: pytest.MonkeyPatch) -> Callable[..., BackendStatu
         monkeypatch.setattr(isaaclab_module.importlib.metadata, "version", version)
         monkeypatch.setattr(isaaclab_module, "_cuda_reason", lambda: None if cuda else "torch is a CPU-only build")
         monkeypatch.setattr(torch.cuda, "get_device_name", lambda index=0: "NVIDIA H100")
-        return isaaclab_module.isaaclab_status()
+        real_find_spec = importlib.util.find_spec
+        monkeypatch.setattr(
+            isaaclab_module.importlib.util, "find_spec",
+            lambda name, *a: (object() if newton else None) if name == "newton" else real_find_spec(name, *a),
+        )  # fmt: skip
+        return isaaclab_module.isaaclab_status(device)
 
     return status
 
@@ -52,10 +61,23 @@ def test_isaaclab_status_explains_each_missing_piece(isaaclab_here: Callable[...
     assert wrong_python.reasons[-1].startswith("fix: pip install")
     nothing = isaaclab_here(python=True, package=False, cuda=False)
     assert not nothing.usable
-    assert nothing.reasons[:2] == ("the isaaclab package is not installed", "no CUDA GPU: torch is a CPU-only build")
+    assert nothing.reasons[:2] == (
+        "the isaaclab package is not installed",
+        "no CUDA GPU: torch is a CPU-only build (or run on the CPU: --device cpu)",
+    )
     assert not any(reason.startswith("Python") for reason in nothing.reasons)
     ready = isaaclab_here(python=True, package=True, cuda=True)
     assert ready.usable and ready.reasons == () and ready.detail == "isaaclab 3.0.0 on NVIDIA H100"
+
+
+def test_isaaclab_on_the_cpu_needs_no_cuda_but_newton(isaaclab_here: Callable[..., BackendStatus]) -> None:
+    ready = isaaclab_here(python=True, package=True, cuda=False, device="cpu")
+    assert ready.usable and ready.detail == "isaaclab 3.0.0 on the CPU (newton_mjwarp)"
+    no_newton = isaaclab_here(python=True, package=True, cuda=False, newton=False, device="cpu")
+    assert not no_newton.usable
+    assert no_newton.reasons[0] == "the newton package is not installed (newton_mjwarp runs on it)"
+    assert no_newton.reasons[-1].startswith('fix: pip install "sacbench[isaaclab]" in a Python 3.12 venv')
+    assert not isaaclab_here(python=True, package=True, cuda=False, device="cuda:0").usable
 
 
 def test_doctor_says_isaaclab_is_not_usable_here() -> None:

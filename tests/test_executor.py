@@ -7,13 +7,16 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from sacbench.executor import LocalExecutor, RayExecutor, make_executor, run_all
 from sacbench.records import RunRecord, load_runs
+from sacbench.sim.protocol import Backend
 from sacbench.train import Budget, RunConfig
 
 ray = pytest.importorskip("ray", reason='the Ray executor needs pip install "sacbench[ray]"')
@@ -96,3 +99,37 @@ def test_killed_worker_is_retried_and_each_run_has_one_record(tmp_path: Path) ->
     assert all(r.status.value == "ok" for r in records)
     assert sorted(p.name for p in out.iterdir()) == ["a1-flat__ppo_sb3__s0.json", "a1-flat__ppo_sb3__s1.json"]
     assert "2 done, 0 failed" in output
+
+
+def test_isaaclab_runs_get_a_fresh_process_each_and_mirror_runs_stay_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Isaac Lab allows one simulation per process: each of its runs is trained in a spawned child."""
+    from sacbench import executor as executor_module
+    from sacbench.executor import train_isolated
+
+    trained_in: list[int] = []
+    monkeypatch.setattr(executor_module, "train", lambda config: trained_in.append(os.getpid()) or "record")
+    mirror = RunConfig("a1-flat", "ppo_sb3", 0, Budget(1))
+    assert train_isolated(mirror) == "record" and trained_in == [os.getpid()]
+
+    made: list[str] = []
+
+    class Pool:
+        """Stands in for the spawned pool: records that one was made per run, with the spawn context."""
+
+        def __init__(self, max_workers: int, mp_context: object) -> None:
+            made.append(mp_context.get_start_method())  # type: ignore[attr-defined]
+
+        def __enter__(self) -> Pool:
+            return self
+
+        def __exit__(self, *args: object) -> None:
+            return None
+
+        def submit(self, fn: Any, config: RunConfig) -> Any:
+            assert config.on_progress is None  # a callback cannot cross into the child
+            return SimpleNamespace(result=lambda: ("child", config.seed))
+
+    monkeypatch.setattr(executor_module.concurrent.futures, "ProcessPoolExecutor", Pool)
+    isaac = RunConfig("a1-flat", "ppo_sb3", 0, Budget(1), backend=Backend.ISAACLAB, on_progress=print)
+    assert [train_isolated(replace(isaac, seed=s)) for s in (0, 1)] == [("child", 0), ("child", 1)]
+    assert made == ["spawn", "spawn"] and trained_in == [os.getpid()]

@@ -40,8 +40,10 @@ def _mirror_runner(task: str, physics: Physics, budget_s: float, out: Path) -> R
 
 
 def test_each_physics_is_run_and_reported_apart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(first_night_module, "isaaclab_status", lambda: BackendStatus(Backend.ISAACLAB, True, (), "x"))
-    monkeypatch.setattr(first_night_module, "missing_physics", lambda tasks, physics: [])
+    monkeypatch.setattr(
+        first_night_module, "isaaclab_status", lambda device="cuda:0": BackendStatus(Backend.ISAACLAB, True, (), "x")
+    )
+    monkeypatch.setattr(first_night_module, "missing_physics", lambda tasks, physics, device="cuda:0": [])
     checks = first_night(tmp_path, budget_s=2.0, runner=_mirror_runner)
     outcome: dict[str, Any] = {check.name: check for check in checks}
     assert [check.name for check in checks] == [

@@ -341,3 +341,89 @@ def test_a_run_on_the_stand_in_is_evaluated(monkeypatch: pytest.MonkeyPatch) -> 
     assert [env.num_envs for env in made] == [4] and made[0].closed  # one env trained and evaluated
     assert made[0].reset_seed == EVAL_SEED_OFFSET  # the evaluation reset, seed 0 + offset
     assert record.final["eval/episodes"] == 4
+
+
+def test_on_the_cpu_every_task_runs_newton_mjwarp_and_nothing_else() -> None:
+    from sacbench.sim.isaaclab import CPU_PHYSICS, resolve_physics
+
+    assert {resolve_physics(task, "cpu") for task in task_names()} == {CPU_PHYSICS}
+    assert resolve_physics("a1-flat", "cuda:0") is Physics.ISAACSIM_PHYSX  # the task's own on a GPU
+    assert resolve_physics("a1-flat", "cpu", "newton_mjwarp") is Physics.NEWTON_MJWARP
+    with pytest.raises(ValueError, match=r"physics isaacsim_physx cannot run on device 'cpu'.*--physics newton_mjwarp"):
+        resolve_physics("a1-flat", "cpu", "isaacsim_physx")
+    with pytest.raises(ValueError, match=r"unknown physics 'bullet'; expected one of: newton_mjwarp, "):
+        resolve_physics("a1-flat", "cuda:0", "bullet")
+
+
+def test_options_parse_strings_and_pick_the_assets_by_device() -> None:
+    from sacbench.sim.isaaclab import Assets
+
+    cpu = IsaacLabOptions.parse({"device": "cpu"})
+    assert cpu.resolved_assets is Assets.SACBENCH  # NVIDIA's server is out of reach on the CPU route
+    assert IsaacLabOptions.parse({}).resolved_assets is Assets.NVIDIA
+    mirror = IsaacLabOptions.parse({"device": "cpu", "asset_root": "/mirror"})
+    assert mirror.asset_root == Path("/mirror") and mirror.resolved_assets is Assets.NVIDIA
+    gpu = IsaacLabOptions.parse({"assets": "sacbench", "physics": "newton_mjwarp"})
+    assert gpu.resolved_assets is Assets.SACBENCH and gpu.physics is Physics.NEWTON_MJWARP
+    with pytest.raises(ValueError, match=r"unknown Isaac Lab option\(s\) \['gpu'\]; expected: asset_root, assets, "):
+        IsaacLabOptions.parse({"gpu": "0"})
+    with pytest.raises(ValueError, match=r"unknown assets 'omniverse'; expected one of: nvidia, sacbench"):
+        IsaacLabOptions.parse({"assets": "omniverse"})
+    with pytest.raises(ValueError, match=r"assets=sacbench brings its own asset root; asset_root=/m names"):
+        IsaacLabOptions.parse({"assets": "sacbench", "asset_root": "/m"})
+
+
+def test_bdx_on_sacbench_assets_uses_the_packaged_usd(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sacbench.sim.isaaclab_assets import PACKAGED_ROOT, ROBOT_USD
+
+    monkeypatch.delenv(isaaclab_module.BDX_USD_ENV_VAR, raising=False)
+    path = bdx_usd_path(IsaacLabOptions(device="cpu"))
+    assert path == PACKAGED_ROOT / ROBOT_USD[get_task("bdx-flat").robot] and path.is_file()
+
+
+def test_the_asset_root_cannot_change_once_isaac_lab_resolved_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sacbench.sim.isaaclab import ASSET_ROOT_ENV_VAR, use_asset_root
+
+    monkeypatch.delenv(ASSET_ROOT_ENV_VAR, raising=False)
+    use_asset_root(Path("/a"))
+    assert isaaclab_module.os.environ[ASSET_ROOT_ENV_VAR] == "/a"
+    resolved = SimpleNamespace(NUCLEUS_ASSET_ROOT_DIR="/a")
+    monkeypatch.setitem(isaaclab_module.sys.modules, "isaaclab.utils.assets", resolved)
+    use_asset_root(Path("/a"))  # the same root: fine
+    with pytest.raises(RuntimeError, match=r"already resolved its asset root to /a in this process, not /b"):
+        use_asset_root(Path("/b"))
+
+
+def test_a_cpu_device_run_is_cpu_scale_with_few_envs_recorded_as_overrides() -> None:
+    from sacbench.algos.presets import Scale
+    from sacbench.train import CPU_DEVICE_NUM_ENVS, config_scale, run_overrides
+
+    cpu = RunConfig("a1-flat", "ppo_sb3", 0, Budget(60), backend=Backend.ISAACLAB, backend_options={"device": "cpu"})
+    assert config_scale(cpu) is Scale.CPU and run_overrides(cpu) == {"num_envs": CPU_DEVICE_NUM_ENVS}
+    mine = RunConfig(
+        "a1-flat", "ppo_sb3", 0, Budget(60), backend=Backend.ISAACLAB, backend_options={"device": "cpu"},
+        overrides={"num_envs": 64},
+    )  # fmt: skip
+    assert run_overrides(mine) == {"num_envs": 64}
+    gpu = RunConfig("a1-flat", "ppo_sb3", 0, Budget(60), backend=Backend.ISAACLAB)
+    assert config_scale(gpu) is Scale.GPU and run_overrides(gpu) == {}
+    mirror = RunConfig("a1-flat", "ppo_sb3", 0, Budget(60))
+    assert config_scale(mirror) is Scale.CPU and run_overrides(mirror) == {}
+
+
+def test_the_cli_refuses_isaaclab_flags_on_the_mirror() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "sacbench.cli", "run", "--task", "a1-flat", "--preset", "ppo_sb3", "--device", "cpu"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "--device cpu: applies to --backend isaaclab only" in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "sacbench.cli", "run", "--task", "a1-flat", "--preset", "ppo_sb3", "--backend",
+         "isaaclab", "--device", "cpu", "--physics", "ovphysx"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2 and "physics ovphysx cannot run on device 'cpu'" in done.stderr

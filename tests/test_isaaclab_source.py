@@ -143,7 +143,7 @@ def schema(wheel: zipfile.ZipFile, tmp_path_factory: pytest.TempPathFactory) -> 
     return module
 
 
-def _build(hint: Any, value: Any, where: str) -> Any:  # noqa: PLR0911 (a type switch)
+def build_schema_value(hint: Any, value: Any, where: str) -> Any:  # noqa: PLR0911 (a type switch)
     """``value`` (plain JSON) as ``hint`` of the schema, refusing anything the dataclasses do not declare."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
@@ -152,7 +152,7 @@ def _build(hint: Any, value: Any, where: str) -> Any:  # noqa: PLR0911 (a type s
             return None
         for kind in (a for a in args if a is not type(None)):
             try:
-                return _build(kind, value, where)
+                return build_schema_value(kind, value, where)
             except AssertionError:
                 continue
         raise AssertionError(f"{where}: {value!r} fits none of {args}")
@@ -161,10 +161,10 @@ def _build(hint: Any, value: Any, where: str) -> Any:  # noqa: PLR0911 (a type s
         return value
     if origin is list:
         assert isinstance(value, list), f"{where}: expected a list"
-        return [_build(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [build_schema_value(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
     if origin is dict:
         assert isinstance(value, dict), f"{where}: expected a mapping"
-        return {k: _build(args[1], v, f"{where}.{k}") for k, v in value.items()}
+        return {k: build_schema_value(args[1], v, f"{where}.{k}") for k, v in value.items()}
     if dataclasses.is_dataclass(hint):
         assert isinstance(value, dict), f"{where}: expected a mapping for {hint.__name__}"
         fields = {f.name: f for f in dataclasses.fields(hint)}
@@ -176,7 +176,9 @@ def _build(hint: Any, value: Any, where: str) -> Any:  # noqa: PLR0911 (a type s
         }
         assert required <= set(value), f"{where}: missing {sorted(required - set(value))}"
         hints = typing.get_type_hints(hint)
-        return hint(**{k: _build(hints[k], v, f"{where}.{k}") for k, v in value.items()})  # runs __post_init__
+        return hint(
+            **{k: build_schema_value(hints[k], v, f"{where}.{k}") for k, v in value.items()}
+        )  # runs __post_init__
     if hint is float:
         assert isinstance(value, int | float) and not isinstance(value, bool), f"{where}: {value!r} is not a number"
         return float(value)
@@ -209,7 +211,7 @@ def _isaaclab_record(task: str, **changes: Any) -> Any:
 @pytest.mark.parametrize(("task", "physics"), [("a1-flat", "physx"), ("anymal_c-rough", "newton_mjwarp")])
 def test_an_exported_run_is_a_valid_training_bundle(schema: ModuleType, task: str, physics: str) -> None:
     bundle = json.loads(json.dumps(training_bundle(_isaaclab_record(task)), allow_nan=False))
-    built = _build(schema.TrainingBundle, bundle, "bundle")
+    built = build_schema_value(schema.TrainingBundle, bundle, "bundle")
     assert built.schema_version == schema.SCHEMA_VERSION == "1.4"
     assert (built.run.framework, built.run.config.physics_backend, built.run.task) == ("sb3", physics, task_id(task))
     assert built.runtime.iterations_completed == 4 and built.learning.reward.final_raw == 3.0

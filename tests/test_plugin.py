@@ -38,6 +38,8 @@ def bench(pytester: pytest.Pytester) -> pytest.Pytester:
         (["--sacbench-backend", "genesis"], "invalid choice: 'genesis'"),
         (["--sacbench-eval-episodes", "-2"], "'-2': expected a positive integer"),
         (["--gpu", "--sacbench-backend", "mujoco"], "--gpu runs on Isaac Lab but --sacbench-backend=mujoco"),
+        (["--gpu", "--sacbench-device", "cpu"], "--gpu runs on a CUDA GPU but --sacbench-device=cpu"),
+        (["--sacbench-assets", "omniverse"], "invalid choice: 'omniverse'"),
         (["--sacbench-resume", "no/such/dir"], "--sacbench-resume=no/such/dir: no such folder"),
         (["--sacbench-executor", "ray", "-n", "2"], "do not combine it with xdist's -n"),
         (["--sacbench-executor", "dask"], "invalid choice: 'dask'"),
@@ -56,7 +58,7 @@ def test_gpu_without_isaaclab_says_what_is_missing(bench: pytest.Pytester) -> No
     result = bench.runpytest("--gpu", "--collect-only")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     err = result.stderr.str()
-    assert "--gpu needs Isaac Lab on a CUDA GPU" in err
+    assert "Isaac Lab on cuda:0 is not usable here" in err
     assert "Isaac Lab 3.0 needs Python >= 3.12" in err
     assert 'pip install "sacbench[isaaclab]"' in err
 
@@ -69,7 +71,7 @@ def test_gpu_names_the_physics_each_selected_task_lacks(
     # through sys.modules, as the plugin imports it (an earlier in-process run may have replaced it)
     isaaclab = importlib.import_module("sacbench.sim.isaaclab")
 
-    monkeypatch.setattr(isaaclab, "isaaclab_status", lambda: BackendStatus(Backend.ISAACLAB, True))
+    monkeypatch.setattr(isaaclab, "isaaclab_status", lambda device="cuda:0": BackendStatus(Backend.ISAACLAB, True))
     real = isaaclab.importlib.util.find_spec
     monkeypatch.setattr(
         isaaclab.importlib.util,
@@ -84,6 +86,29 @@ def test_gpu_names_the_physics_each_selected_task_lacks(
     err = flat.stderr.str()
     assert "a1-flat runs on isaacsim_physx, which needs the isaacsim package" in err
     assert "go2-flat" not in err  # Go2 flat runs on Newton
+
+
+def test_isaaclab_on_the_cpu_is_a_cpu_scale_session_on_newton(
+    bench: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sacbench.sim.protocol import Backend, BackendStatus
+
+    isaaclab = importlib.import_module("sacbench.sim.isaaclab")
+    devices: list[str] = []
+
+    def status(device: str = "cuda:0") -> BackendStatus:
+        devices.append(device)
+        return BackendStatus(Backend.ISAACLAB, True)
+
+    monkeypatch.setattr(isaaclab, "isaaclab_status", status)
+    monkeypatch.setitem(sys.modules, "newton", sys)  # Newton "installed"
+    args = ["--sacbench-backend", "isaaclab", "--sacbench-device", "cpu", "--collect-only", "-k", "a1-flat"]
+    ok = bench.runpytest(*args, "--sacbench-seeds", "1")
+    assert ok.ret == pytest.ExitCode.OK and devices == ["cpu"]
+    assert "sacbench: isaaclab/cpu, suite nightly" in ok.stdout.str()  # the CPU scale, not the GPU's
+    physx = bench.runpytest(*args, "--sacbench-physics", "isaacsim_physx")
+    assert physx.ret == pytest.ExitCode.USAGE_ERROR
+    assert "physics isaacsim_physx cannot run on device 'cpu'" in physx.stderr.str()
 
 
 def test_items_follow_the_default_matrix_and_k_selects_them(bench: pytest.Pytester) -> None:

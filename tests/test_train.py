@@ -338,7 +338,7 @@ def test_cli_refuses_bad_names_and_values_before_anything_starts(
 
 
 def test_cli_refuses_a_backend_that_cannot_run_here(capsys: pytest.CaptureFixture[str]) -> None:
-    from sacbench.sim.protocol import backend_status
+    from sacbench.sim.status import backend_status
 
     if backend_status("isaaclab").usable:
         pytest.skip("Isaac Lab runs here")

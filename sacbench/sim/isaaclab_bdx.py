@@ -9,6 +9,7 @@ with the small-robot scaling.  Not run on a real GPU yet (see README: GPU set-up
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,6 @@ from isaaclab_tasks.core.velocity import mdp
 from isaaclab_tasks.core.velocity.velocity_env_cfg import LocomotionVelocityRoughEnvCfg, RewardsCfg
 
 from sacbench.robots.bdx import BDX
-from sacbench.sim.isaaclab import task_id
 
 _USD: dict[str, Path] = {}
 _FEET = ".*_foot_link"
@@ -140,11 +140,17 @@ class SacbenchBdxFlatEnvCfg(SacbenchBdxRoughEnvCfg):
         self.curriculum.terrain_levels = None
 
 
-def register_bdx_tasks(usd_path: Path) -> None:
-    """Register ``Sacbench-Velocity-{Flat,Rough}-DisneyBDX`` (once) with the user's USD."""
+def register_bdx_tasks(usd_path: Path, env_ids: Mapping[str, str]) -> None:
+    """Register the BD-X tasks (once) with the given USD.
+
+    Args:
+        usd_path: The robot's USD.
+        env_ids: Gym id by terrain (``{"flat": "Sacbench-Velocity-Flat-DisneyBDX", "rough": ...}``,
+            from `sacbench.sim.isaaclab.task_id`: this module imports nothing of sacbench's backend).
+    """
     _USD["path"] = usd_path
     for terrain, cfg in (("flat", SacbenchBdxFlatEnvCfg), ("rough", SacbenchBdxRoughEnvCfg)):
-        env_id = task_id(f"bdx-{terrain}")
+        env_id = env_ids[terrain]
         if env_id in gym.registry:
             continue
         kwargs: dict[str, Any] = {"env_cfg_entry_point": f"{__name__}:{cfg.__name__}"}

@@ -31,7 +31,7 @@ class Backend(enum.StrEnum):
     MUJOCO = "mujoco"
     """The embedded CPU backend: native MuJoCo, numpy batches."""
     ISAACLAB = "isaaclab"
-    """Isaac Lab on a CUDA GPU, torch batches."""
+    """Isaac Lab 3.0 on a CUDA GPU or on the CPU (Newton MJWarp), torch batches."""
 
 
 @runtime_checkable
@@ -72,35 +72,6 @@ class BackendStatus:
     """Why it is not usable, one fact per line (empty when usable)."""
     detail: str = ""
     """Version or device information when usable."""
-
-
-def _mujoco_status() -> BackendStatus:
-    try:
-        import mujoco
-    except ImportError as exc:  # pragma: no cover - mujoco is a hard dependency
-        return BackendStatus(Backend.MUJOCO, False, (f"cannot import mujoco: {exc}; pip install mujoco",))
-    return BackendStatus(Backend.MUJOCO, True, detail=f"mujoco {mujoco.__version__} on the CPU")
-
-
-def backend_status(backend: Backend | str) -> BackendStatus:
-    """Check whether ``backend`` can run here, without starting it.
-
-    Args:
-        backend: ``"mujoco"`` or ``"isaaclab"``.
-
-    Raises:
-        ValueError: If the name is not a backend.
-    """
-    try:
-        backend = Backend(backend)
-    except ValueError:
-        valid = ", ".join(b.value for b in Backend)
-        raise ValueError(f"unknown backend {backend!r}; expected one of: {valid}") from None
-    if backend is Backend.MUJOCO:
-        return _mujoco_status()
-    from sacbench.sim.isaaclab import isaaclab_status
-
-    return isaaclab_status()
 
 
 def as_numpy(x: Any) -> np.ndarray:

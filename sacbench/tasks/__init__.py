@@ -39,7 +39,7 @@ def make_env(
         return MujocoVelocityEnv(spec, num_envs=num_envs, seed=seed, **kwargs)  # type: ignore[arg-type]
     from sacbench.sim.isaaclab import make_isaaclab_env
 
-    return make_isaaclab_env(spec, num_envs=num_envs, seed=seed, **kwargs)
+    return make_isaaclab_env(spec, num_envs=num_envs, seed=seed, **kwargs)  # type: ignore[arg-type]
 
 
 __all__ = [

@@ -388,6 +388,25 @@ class MujocoVelocityEnv:
 
     def _rewards(self, hist_max: np.ndarray, terminated: np.ndarray) -> np.ndarray:
         """Weighted sum of the terms times ``step_dt``; accumulates the episode sums."""
+        ctx = self.reward_context(hist_max, terminated)
+        reward = np.zeros(self.num_envs)
+        for k, (term, idx) in enumerate(zip(self._terms, self._term_joints, strict=True)):
+            if term.weight == 0.0:
+                continue
+            value = REWARD_FUNCTIONS[term.kind](ctx, term, idx) * (term.weight * self.cfg.step_dt)
+            self._episode_sums[:, k] += value
+            reward += value
+        return reward
+
+    def reward_context(self, hist_max: np.ndarray, terminated: np.ndarray) -> RewardContext:
+        """What the reward terms read from the current state.
+
+        ``benchmarks/fidelity.py`` fills that state from Isaac Lab's and compares the terms.
+
+        Args:
+            hist_max: ``(N, slots)`` largest contact force of each tracked link over the contact history.
+            terminated: ``(N,)`` the step's terminations.
+        """
         if self._needs_base_height:
             ground = self._scan_heights(slice(None)).mean(axis=1) if self.cfg.rough else np.zeros(self.num_envs)
             base_height = self.base_pos[:, 2] - ground
@@ -396,7 +415,7 @@ class MujocoVelocityEnv:
         first_contact = (self.current_contact_time > 0) & (
             self.current_contact_time < self.cfg.step_dt + _FIRST_CONTACT_TOLERANCE
         )
-        ctx = RewardContext(
+        return RewardContext(
             lin_vel_b=self.lin_vel_b,
             ang_vel_b=self.ang_vel_b,
             projected_gravity=self.projected_gravity,
@@ -416,14 +435,6 @@ class MujocoVelocityEnv:
             undesired_force=hist_max[:, self._undesired_slots],
             terminated=terminated,
         )
-        reward = np.zeros(self.num_envs)
-        for k, (term, idx) in enumerate(zip(self._terms, self._term_joints, strict=True)):
-            if term.weight == 0.0:
-                continue
-            value = REWARD_FUNCTIONS[term.kind](ctx, term, idx) * (term.weight * self.cfg.step_dt)
-            self._episode_sums[:, k] += value
-            reward += value
-        return reward
 
     def _observations(self, rows: np.ndarray | slice) -> np.ndarray:
         """Policy observations ``(n, obs_dim)`` float32 with Isaac Lab's noise; scan clipped to [-1, 1]."""

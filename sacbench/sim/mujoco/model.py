@@ -216,6 +216,22 @@ def build_world(
     return _index(spec.compile(), robot, num_envs)
 
 
+def build_robot(robot: RobotSpec) -> mujoco.MjModel:
+    """Compile one robot alone, with the mass properties the mirror gives it.
+
+    Its bodies, joints and geoms are those of every robot in `build_world` (inertia from the geoms,
+    limits in radians), without terrain, actuators or visuals: the description that the Isaac Lab
+    assets (`sacbench.sim.isaaclab_assets`) are written from, so both backends load one robot.
+    """
+    spec = mujoco.MjSpec()
+    spec.compiler.inertiafromgeom = mujoco.mjtInertiaFromGeom.mjINERTIAFROMGEOM_TRUE
+    spec.compiler.degree = False
+    bodies: dict[str, mujoco.MjsBody] = {}
+    for link in robot.links:
+        _add_link(spec, bodies, link, robot, prefix="", friction=1.0)
+    return spec.compile()
+
+
 def _index(model: mujoco.MjModel, robot: RobotSpec, num_envs: int) -> World:
     """Index arrays of a compiled world."""
     mj_joint_names = [link.joint.name for link in robot.links if link.joint is not None]
