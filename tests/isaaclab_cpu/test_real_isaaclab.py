@@ -252,3 +252,17 @@ def test_the_mirror_computes_isaac_labs_terms_on_isaac_labs_states(tmp_path: Pat
     table = (tmp_path / "fidelity.md").read_text(encoding="utf-8")
     failing = [line for line in table.splitlines() if "| NO |" in line]
     assert not failing, "\n".join(failing)
+
+
+def test_several_runs_of_one_command_each_get_their_own_isaac_lab(tmp_path: Path) -> None:
+    """Isaac Lab allows one env per process: ``sacbench run`` over two seeds must still finish both."""
+    command = [
+        sys.executable, "-m", "sacbench.cli", "run", "--backend", "isaaclab", "--device", "cpu", "--task", "a1-flat",
+        "--preset", "ppo_sb3", "--seed", "0", "1", "--budget", "5s", "--set", "num_envs=4", "--eval-episodes", "4",
+        "--out", str(tmp_path), "--no-progress",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    records = [load_run(path) for path in sorted(tmp_path.glob("a1-flat__ppo_sb3__s*.json"))]
+    assert [r.seed for r in records] == [0, 1]
+    assert all(r.status is RunStatus.OK and np.isfinite(r.final["eval/episode_return"]) for r in records)
