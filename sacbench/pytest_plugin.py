@@ -329,8 +329,10 @@ def _resolve_backend(config: pytest.Config) -> Backend:
 
 def _device(config: pytest.Config) -> str:
     """Isaac Lab's device: ``--sacbench-device``, else ``cuda:0`` (each worker sees its own GPU as 0)."""
+    from sacbench.sim.isaaclab import is_cpu
+
     device = config.getoption("--sacbench-device") or "cuda:0"
-    if config.getoption("--gpu") and device.startswith("cpu"):
+    if config.getoption("--gpu") and is_cpu(device):
         raise pytest.UsageError("--gpu runs on a CUDA GPU but --sacbench-device=cpu; for the CPU use"
                                 " --sacbench-backend isaaclab --sacbench-device cpu")  # fmt: skip
     return device
@@ -404,7 +406,9 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     backend = _resolve_backend(config)
     is_worker = hasattr(config, "workerinput")
-    on_gpu = backend is Backend.ISAACLAB and not _device(config).startswith("cpu")
+    from sacbench.sim.isaaclab import is_cpu
+
+    on_gpu = backend is Backend.ISAACLAB and not is_cpu(_device(config))
     if backend is Backend.ISAACLAB and not is_worker:
         _check_isaaclab(_device(config))
     if on_gpu and is_worker:

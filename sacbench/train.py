@@ -559,7 +559,9 @@ CPU_DEVICE_NUM_ENVS = 16
 
 def on_cpu_device(config: RunConfig) -> bool:
     """Whether the run is on Isaac Lab with ``device=cpu`` (Newton MJWarp on Warp's CPU device)."""
-    return config.backend is Backend.ISAACLAB and str(config.backend_options.get("device", "")).startswith("cpu")
+    from sacbench.sim.isaaclab import is_cpu
+
+    return config.backend is Backend.ISAACLAB and is_cpu(str(config.backend_options.get("device", "cuda:0")))
 
 
 def config_scale(config: RunConfig) -> Scale:

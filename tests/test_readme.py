@@ -95,3 +95,40 @@ def test_the_baselines_table_reads_the_committed_baselines() -> None:
         assert row["late terrain level, per seed"] == (", ".join(f"{v:.2f}" for v in levels) if levels else "--")
         lengths = baseline.metrics[EVAL_LENGTH]
         assert row["eval episode length, per seed"] == ", ".join(f"{v:.0f}" for v in lengths), path.name
+
+
+FIDELITY = ROOT / "reports" / "reference" / "fidelity"
+
+
+def test_the_fidelity_claims_read_the_committed_comparison() -> None:
+    """The README's fidelity figures are those of ``benchmarks/fidelity.py``'s committed output."""
+    import json
+
+    from sacbench.tasks import task_names
+
+    results = json.loads((FIDELITY / "fidelity.json").read_text(encoding="utf-8"))
+    assert [r["task"] for r in results] == list(task_names())
+    (rows,) = _tables((FIDELITY / "fidelity.md").read_text(encoding="utf-8"))
+    within = sum(row["within"] == "yes" for row in rows)
+    curricula = [r["curriculum"] for r in results if r["curriculum"]]
+    observations = max(f["max"] for r in results for f in r["observations"].values())
+    rewards = max(f["max"] for r in results for f in r["rewards"].values())
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())  # one line: wraps fall anywhere
+    assert f"**{within} of {len(rows)} compared quantities within tolerance**" in readme
+    assert (
+        f"{sum(c['decisions'] for c in curricula)} curriculum decisions"
+        f" ({sum(c['promotions'] for c in curricula)} promotions" in readme
+    )
+    assert f"largest term differences are {observations:.1g} (observations) and {rewards:.1g} (rewards)" in readme
+
+
+def test_the_isaaclab_cpu_throughput_table_reads_the_committed_run() -> None:
+    reference = _tables((ROOT / "reports" / "reference" / "isaaclab-cpu-throughput" / "README.md").read_text())[0]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Isaac Lab on the CPU", 1)[1].split("\n## ", 1)[0]
+    (rows,) = _tables(section.replace("\n  |", "\n|"))
+    for row in rows:
+        measured = [r for r in reference if r["task"] == row["task"]]
+        assert row["envs"] == " / ".join(r["envs"] for r in measured)
+        for column in ("Isaac Lab CPU (steps/s)", "mirror (steps/s)", "bare MuJoCo (steps/s)"):
+            assert row[column] == " / ".join(r[column] for r in measured), (row["task"], column)

@@ -116,6 +116,18 @@ def is_cpu(device: str) -> bool:
     return device.split(":", maxsplit=1)[0] == "cpu"
 
 
+def parse_physics(name: Physics | str) -> Physics:
+    """A physics preset by name.
+
+    Raises:
+        ValueError: For a name that is not a preset, listing the presets.
+    """
+    try:
+        return Physics(name)
+    except ValueError:
+        raise ValueError(f"unknown physics {name!r}; expected one of: {', '.join(Physics)}") from None
+
+
 def resolve_physics(task: TaskSpec | str, device: str, physics: Physics | str | None = None) -> Physics:
     """The physics a run uses: the one asked for, else the task's default on a GPU and `CPU_PHYSICS` on the CPU.
 
@@ -123,10 +135,7 @@ def resolve_physics(task: TaskSpec | str, device: str, physics: Physics | str | 
         ValueError: For a physics name that is not a preset, or one that cannot run on the CPU.
     """
     if physics is not None:
-        try:
-            physics = Physics(physics)
-        except ValueError:
-            raise ValueError(f"unknown physics {physics!r}; expected one of: {', '.join(Physics)}") from None
+        physics = parse_physics(physics)
     if not is_cpu(device):
         return physics or default_physics(task)
     if physics not in (None, CPU_PHYSICS):
@@ -406,7 +415,7 @@ class IsaacLabOptions:
             raise ValueError(f"unknown Isaac Lab option(s) {unknown}; expected: {', '.join(sorted(known))}")
         values = dict(options)
         if values.get("physics") is not None:
-            values["physics"] = resolve_physics("a1-flat", "cuda:0", values["physics"])
+            values["physics"] = parse_physics(values["physics"])
         if values.get("assets") is not None:
             try:
                 values["assets"] = Assets(values["assets"])
