@@ -51,7 +51,9 @@ class StandInManagerBasedRLEnv:
 
     - one env per process: a second env while one is open raises ``RuntimeError`` (the simulation
       context check at the top of ``ManagerBasedEnv.__init__`` in ``isaaclab/envs/manager_based_env.py``,
-      and ``SimulationContext.__init__`` in ``isaaclab/sim/simulation_context.py``); ``close`` clears it;
+      and ``SimulationContext.__init__`` in ``isaaclab/sim/simulation_context.py``); ``close`` clears it.
+      With Isaac Sim's Kit; kit-less the same check fails as an ``AttributeError`` first (measured on
+      the real env: ``tests/isaaclab_cpu``);
     - joint order: ``scene["robot"].joint_names`` in the physics engine's order, depth-first on Newton
       (``isaaclab/assets/articulation/ordering_resolvers.py``; no velocity task sets ``joint_ordering``,
       ``isaaclab/assets/articulation/articulation_cfg.py``), and action ``i`` drives ``joint_names[i]``

@@ -266,3 +266,28 @@ def test_several_runs_of_one_command_each_get_their_own_isaac_lab(tmp_path: Path
     records = [load_run(path) for path in sorted(tmp_path.glob("a1-flat__ppo_sb3__s*.json"))]
     assert [r.seed for r in records] == [0, 1]
     assert all(r.status is RunStatus.OK and np.isfinite(r.final["eval/episode_return"]) for r in records)
+
+
+SECOND_ENV = """
+from sacbench.sim.isaaclab import make_isaaclab_env
+first = make_isaaclab_env("a1-flat", num_envs=2, seed=0, device="cpu")
+try:
+    make_isaaclab_env("a1-flat", num_envs=2, seed=1, device="cpu")
+except Exception as exc:
+    print("refused:", type(exc).__name__, exc)
+else:
+    print("built a second env")
+"""
+
+
+def test_a_second_env_in_one_process_is_refused_as_the_stand_in_says() -> None:
+    """The stand-in's one-env-per-process rule, on the real env: kit-less it is an ``AttributeError``.
+
+    ``ManagerBasedEnv.__init__`` refuses a second simulation context through
+    ``builtins.ISAAC_LAUNCHED_FROM_TERMINAL``, which only Isaac Sim's Kit defines; kit-less that
+    lookup fails first.  Either way the second env is not built, which is why every Isaac Lab run
+    gets its own process (`sacbench.executor.train_isolated`).
+    """
+    done = subprocess.run([sys.executable, "-c", SECOND_ENV], capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "refused: AttributeError module 'builtins' has no attribute 'ISAAC_LAUNCHED_FROM_TERMINAL'" in done.stdout
