@@ -248,7 +248,7 @@ def test_the_mirror_computes_isaac_labs_terms_on_isaac_labs_states(tmp_path: Pat
     for result in results:
         spec = get_task(result["task"])
         assert set(result["rewards"]) == {term.name for term in spec.cfg.rewards}
-        assert len(result["observations"]) == 7
+        assert len(result["observations"]) == 7 + spec.cfg.rough  # the height scan on rough terrain
     table = (tmp_path / "fidelity.md").read_text(encoding="utf-8")
     failing = [line for line in table.splitlines() if "| NO |" in line]
     assert not failing, "\n".join(failing)
