@@ -12,7 +12,7 @@ order, and stops a branch at its first failure:
 4. the report of those runs (`sacbench.session.finish_session`).
 
 With ``device="cpu"`` the same checklist runs the real Isaac Lab on the CPU: no CUDA, both tasks on
-``newton_mjwarp`` (`CPU_PROBES`), sacbench's assets, `CPU_NUM_ENVS` envs.
+``newton_mjwarp`` (`CPU_PROBES`), sacbench's assets, the CPU device's default number of envs.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ PROBES = ((Physics.NEWTON_MJWARP, "a1-rough"), (Physics.ISAACSIM_PHYSX, "a1-flat
 CPU_PROBES = ((CPU_PHYSICS, "a1-rough"), (CPU_PHYSICS, "a1-flat"))
 """On the CPU every task runs on Newton MJWarp: one rough and one flat task."""
 PRESET = "ppo_sb3"
-GPU_NUM_ENVS, CPU_NUM_ENVS = 256, 16
+GPU_NUM_ENVS = 256
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,13 @@ def run_in_subprocess(task: str, physics: Physics, budget_s: float, out: Path, d
     Raises:
         RuntimeError: With the process's last output when it wrote no record.
     """
-    num_envs = CPU_NUM_ENVS if is_cpu(device) else GPU_NUM_ENVS
     command = [
         sys.executable, "-m", "sacbench.cli", "run", "--task", task, "--preset", PRESET, "--backend", "isaaclab",
         "--budget", f"{budget_s:g}", "--eval-episodes", "8", "--no-progress", "--out", str(out),
-        "--set", f"num_envs={num_envs}", "--physics", physics.value, "--device", device,
+        "--physics", physics.value, "--device", device,
     ]  # fmt: skip
+    if not is_cpu(device):  # on the CPU, the run's own default (sacbench.train.CPU_DEVICE_NUM_ENVS)
+        command += ["--set", f"num_envs={GPU_NUM_ENVS}"]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     path = out / f"{run_id(task, PRESET, 0)}.json"
     if not path.is_file():

@@ -19,7 +19,7 @@ adapter replaces them with the robot's actuator facts instead (`actuator_deviati
 record names the replacement.
 
 The files are text USD (``.usda`` contents, with the file names Isaac Lab asks for) and ship as
-package data (`PACKAGED_ROOT`); ``tests/isaaclab`` regenerates them with the real ``pxr`` and
+package data (`PACKAGED_ROOT`); ``tests/isaaclab_cpu`` regenerates them with the real ``pxr`` and
 compares, so no converter runs at benchmark time.  Writing needs ``pxr`` (Isaac Lab's venv has it);
 reading the packaged root needs nothing.
 """
