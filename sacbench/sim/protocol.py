@@ -34,6 +34,19 @@ class Backend(enum.StrEnum):
     """Isaac Lab 3.0 on a CUDA GPU or on the CPU (Newton MJWarp), torch batches."""
 
 
+def parse_backend(name: Backend | str) -> Backend:
+    """A backend by name.
+
+    Raises:
+        ValueError: If the name is not a backend, listing the backends.
+    """
+    try:
+        return Backend(name)
+    except ValueError:
+        valid = ", ".join(b.value for b in Backend)
+        raise ValueError(f"unknown backend {name!r}; expected one of: {valid}") from None
+
+
 @runtime_checkable
 class BatchedEnv(Protocol):
     """What a backend's env offers (Isaac Lab's ``ManagerBasedRLEnv`` surface, flattened)."""

@@ -7,7 +7,7 @@ the protocol, and only this module imports the backends.
 from __future__ import annotations
 
 from sacbench.sim.isaaclab import isaaclab_status
-from sacbench.sim.protocol import Backend, BackendStatus
+from sacbench.sim.protocol import Backend, BackendStatus, parse_backend
 
 
 def _mujoco_status() -> BackendStatus:
@@ -28,11 +28,7 @@ def backend_status(backend: Backend | str, device: str = "cuda:0") -> BackendSta
     Raises:
         ValueError: If the name is not a backend.
     """
-    try:
-        backend = Backend(backend)
-    except ValueError:
-        valid = ", ".join(b.value for b in Backend)
-        raise ValueError(f"unknown backend {backend!r}; expected one of: {valid}") from None
+    backend = parse_backend(backend)
     if backend is Backend.MUJOCO:
         return _mujoco_status()
     return isaaclab_status(device)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sacbench.sim.protocol import Backend, BatchedEnv
+from sacbench.sim.protocol import Backend, BatchedEnv, parse_backend
 from sacbench.tasks.registry import Robot, TaskSpec, Terrain, all_tasks, get_task, task_names
 from sacbench.tasks.velocity import LEGACY_ACTION_BOUND, VelocityTaskCfg
 
@@ -28,11 +28,7 @@ def make_env(
         ValueError: If the backend name is unknown.
     """
     spec = get_task(task)
-    try:
-        backend = Backend(backend)
-    except ValueError:
-        valid = ", ".join(b.value for b in Backend)
-        raise ValueError(f"unknown backend {backend!r}; expected one of: {valid}") from None
+    backend = parse_backend(backend)
     if backend is Backend.MUJOCO:
         from sacbench.sim.mujoco import MujocoVelocityEnv
 
