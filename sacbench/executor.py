@@ -18,7 +18,7 @@ from typing import Any
 
 from sacbench.records import RunRecord, usable
 from sacbench.sim.protocol import Backend
-from sacbench.train import RunConfig, train
+from sacbench.train import RunConfig, on_cpu_device, train
 
 
 class ExecutorKind(enum.StrEnum):
@@ -122,9 +122,16 @@ class RayExecutor:
         self._ray = ray
 
     def submit(self, key: str, config: RunConfig) -> None:
-        """Start ``config`` as a Ray task (one GPU on Isaac Lab, ``cpus_per_run`` CPUs otherwise)."""
-        gpus = 1.0 if config.backend is Backend.ISAACLAB else 0.0
-        remote = self._ray.remote(num_cpus=self.cpus_per_run, num_gpus=gpus, max_retries=self.max_retries)(_train_task)
+        """Start ``config`` as a Ray task (one GPU on Isaac Lab's GPU, ``cpus_per_run`` CPUs otherwise).
+
+        An Isaac Lab task's worker exits after its run (``max_calls=1``): one env per process, as in
+        `train_isolated`.
+        """
+        isaaclab = config.backend is Backend.ISAACLAB
+        gpus = 1.0 if isaaclab and not on_cpu_device(config) else 0.0
+        remote = self._ray.remote(
+            num_cpus=self.cpus_per_run, num_gpus=gpus, max_retries=self.max_retries, max_calls=1 if isaaclab else 0
+        )(_train_task)
         self._refs[key] = remote.options(name=f"sacbench:{key}").remote(config)
 
     def result(self, key: str) -> RunRecord:

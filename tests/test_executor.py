@@ -133,3 +133,23 @@ def test_isaaclab_runs_get_a_fresh_process_each_and_mirror_runs_stay_here(monkey
     isaac = RunConfig("a1-flat", "ppo_sb3", 0, Budget(1), backend=Backend.ISAACLAB, on_progress=print)
     assert [train_isolated(replace(isaac, seed=s)) for s in (0, 1)] == [("child", 0), ("child", 1)]
     assert made == ["spawn", "spawn"] and trained_in == [os.getpid()]
+
+
+def test_ray_gives_isaac_lab_runs_a_worker_each_and_a_gpu_only_on_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What sacbench asks Ray for: ``max_calls=1`` (one env per process) and a GPU unless on the CPU device."""
+    asked: list[dict[str, Any]] = []
+
+    def remote(**kwargs: Any) -> Any:
+        asked.append(kwargs)
+        task = SimpleNamespace(remote=lambda config: None)
+        return lambda fn: SimpleNamespace(options=lambda **o: task)
+
+    fake = SimpleNamespace(is_initialized=lambda: True, remote=remote)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    executor = RayExecutor()
+    mirror = RunConfig("a1-flat", "ppo_sb3", 0, Budget(1))
+    gpu = replace(mirror, backend=Backend.ISAACLAB)
+    cpu = replace(gpu, backend_options={"device": "cpu"})
+    for key, config in (("mirror", mirror), ("gpu", gpu), ("cpu", cpu)):
+        executor.submit(key, config)
+    assert [(a["num_gpus"], a["max_calls"]) for a in asked] == [(0.0, 0), (1.0, 1), (0.0, 1)]
