@@ -6,15 +6,19 @@ Needs the Isaac Lab venv (README: Isaac Lab on the CPU).  Per task, in a process
 Lab allows one env per process):
 
 1. The real Isaac Lab env (Newton MJWarp on the CPU, sacbench's assets, observation noise off) steps
-   under seeded random actions.  At each step its state is read twice off the env: inside its reward
-   computation (after the physics, before any reset), and after the step (what the policy observes).
+   under seeded random actions (every fourth step a large one, so that limits and falls occur; on
+   rough tasks every `PROMOTE_EVERY` steps half the robots are moved ahead and all time out, so
+   that the curriculum promotes as well as demotes).  At each step its state is read twice off the
+   env: inside its reward computation (after the physics, before any reset), and after the step
+   (what the policy observes).
 2. Each time, that state is written into the mirror (`MujocoVelocityEnv`): root pose and velocity,
    joint positions and velocities matched by name, the base's centre of mass, the command, the
    actions, applied torques, joint accelerations, the feet's contact timers, the normal contact
    forces, and on rough tasks the terrain height under each height-scan ray (the two terrains are
    generated apart, so the rays' hits on Isaac Lab's terrain stand in for the mirror's terrain).
-   The mirror then computes its own observation terms and reward terms from it, so that the terms
-   are compared and not the physics drift of two engines.
+   The mirror then computes its own observation terms, reward terms, base-contact terminations and
+   ``terrain_levels_vel`` decisions from it, so that the terms are compared and not the physics
+   drift of two engines.
 3. Each term's largest difference over every env and step is set against a tolerance: float32
    round-off (observations, and rewards on smooth inputs), or one air-time tick where a threshold is
    crossed.  The configuration the mirror restates (reward weights, command ranges and resampling,
