@@ -44,7 +44,6 @@ ACTION_STD, ACTION_STD_LARGE = 0.5, 4.0
 """Random actions in the task's units (joint offset = 0.25 x action on the quadrupeds)."""
 PROMOTE_EVERY, PROMOTE_DISTANCE = 50, 6.0
 """Rough tasks: every 50 steps half the robots are moved 6 m (past half an 8 m tile) and all time out."""
-HEIGHT_SCAN_POINTS = 187
 FLOAT32_TOL = 1e-4
 """Observations and smooth rewards: Isaac Lab computes in float32, the mirror in float64."""
 
@@ -73,11 +72,10 @@ class Row:
 
 
 def _np(x: Any) -> np.ndarray:
-    """A numpy copy of a torch tensor, Warp array or Isaac Lab ``ProxyArray``."""
-    x = getattr(x, "torch", x)
-    if hasattr(x, "detach"):
-        return x.detach().cpu().numpy().astype(np.float64).copy()
-    return np.asarray(x, dtype=np.float64).copy()
+    """A float64 numpy copy of a torch tensor or an Isaac Lab ``ProxyArray`` (through its ``.torch``)."""
+    from sacbench.sim.protocol import as_numpy
+
+    return as_numpy(getattr(x, "torch", x)).astype(np.float64)  # astype copies
 
 
 class Snapshot(dict[str, np.ndarray]):
@@ -143,6 +141,8 @@ def _observation_slices(spec: Any) -> dict[str, slice]:
              ("joint_pos", j), ("joint_vel", j), ("actions", j)]  # fmt: skip
     slices, start = {}, 0
     if spec.cfg.rough:
+        from sacbench.tasks.registry import HEIGHT_SCAN_POINTS
+
         sizes.append(("height_scan", HEIGHT_SCAN_POINTS))
     for name, size in sizes:
         slices[name] = slice(start, start + size)

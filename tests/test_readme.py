@@ -132,3 +132,15 @@ def test_the_isaaclab_cpu_throughput_table_reads_the_committed_run() -> None:
         assert row["envs"] == " / ".join(r["envs"] for r in measured)
         for column in ("Isaac Lab CPU (steps/s)", "mirror (steps/s)", "bare MuJoCo (steps/s)"):
             assert row[column] == " / ".join(r[column] for r in measured), (row["task"], column)
+
+
+def test_the_isaaclab_cpu_run_figures_read_the_committed_record() -> None:
+    from sacbench.records import RunStatus, load_run
+
+    record = load_run(ROOT / "reports" / "reference" / "isaaclab-cpu-run" / "runs" / "anymal_c-rough__ppo_sb3__s0.json")
+    assert record.status is RunStatus.OK and record.provenance["isaaclab_setup"]["device"] == "cpu"
+    steps = record.curves[-1]["env_steps"]
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    rate = round(steps / record.timing.train_s)
+    assert f"trained {steps:,} env steps ({rate} env steps/s with learning)" in readme
+    assert f"took {record.timing.total_s:.0f} s with evaluation ({record.final['eval/episodes']} episodes)" in readme
