@@ -21,7 +21,9 @@ import numpy as np
 
 from sacbench.metrics import EVAL_RETURN, LATE_SHARE, TERRAIN_LEVEL_LATE
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2 added ``checkpoints`` (sample-indexed rows with learning fingerprints); version 1 is still read."""
+READABLE_SCHEMA_VERSIONS = (1, 2)
 
 
 class RunStatus(enum.StrEnum):
@@ -54,6 +56,14 @@ class Timing:
     cpu_s: float
     """Process CPU time over the run; ``cpu_s / total_s`` well below 1 means the machine was shared."""
 
+    @property
+    def cpu_share(self) -> float:
+        """CPU-seconds per wall-clock second over the run (`cpu_s / total_s`): 1.0 is one busy core.
+
+        Above 1, the run's threads used more than one core (unpinned XLA); below, it waited.
+        """
+        return self.cpu_s / self.total_s if self.total_s > 0 else math.nan
+
 
 @dataclass(frozen=True)
 class RunRecord:
@@ -79,6 +89,10 @@ class RunRecord:
     error: str | None
     provenance: dict[str, Any]
     schema_version: int = SCHEMA_VERSION
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    """Rows every `sacbench.fingerprint.checkpoint_interval` env steps (``env_steps``, ``grad_steps``,
+    ``episodes``, ``return_mean`` over the latest episodes, ``terrain_level``, ``fingerprint``);
+    empty in version-1 records."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
@@ -203,10 +217,13 @@ def record_from_dict(raw: Any) -> RunRecord:
     """
     _expect(raw, dict, "<record>")
     version = raw.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise RecordError(f"field 'schema_version' is {version!r}; this sacbench reads version {SCHEMA_VERSION}")
+    if version not in READABLE_SCHEMA_VERSIONS:
+        raise RecordError(
+            f"field 'schema_version' is {version!r}; this sacbench reads versions {list(READABLE_SCHEMA_VERSIONS)}"
+        )
     names = {f.name for f in dataclasses.fields(RunRecord)}
-    missing = sorted(names - set(raw))
+    optional = {"checkpoints"} if version == 1 else set()
+    missing = sorted(names - set(raw) - optional)
     if missing:
         raise RecordError(f"missing field(s) {missing}")
     unknown = sorted(set(raw) - names)
@@ -229,6 +246,7 @@ def record_from_dict(raw: Any) -> RunRecord:
         _expect(row, dict, f"curves[{i}]")
         for key, value in row.items():
             _expect(value, _NUMBER, f"curves[{i}].{key}", allow_none=True)
+    _check_checkpoints(raw.get("checkpoints", []))
     try:
         status = RunStatus(raw["status"])
     except ValueError:
@@ -237,10 +255,24 @@ def record_from_dict(raw: Any) -> RunRecord:
         ) from None
     _expect(raw["error"], str, "error", allow_none=True)
     return RunRecord(
-        **{k: raw[k] for k in names if k not in ("timing", "status")},
+        **{k: raw[k] for k in names if k not in ("timing", "status") and k in raw},
         timing=Timing(**{k: timing_raw[k] for k in timing_fields}),
         status=status,
     )
+
+
+def _check_checkpoints(rows: Any) -> None:
+    """Checkpoint rows: numbers (or null), and a ``fingerprint`` mapping of hex strings."""
+    _expect(rows, list, "checkpoints")
+    for i, row in enumerate(rows):
+        _expect(row, dict, f"checkpoints[{i}]")
+        _expect(row.get("env_steps"), int, f"checkpoints[{i}].env_steps")
+        for key, value in row.items():
+            if key == "fingerprint":
+                for part, text in _expect(value, dict, f"checkpoints[{i}].fingerprint").items():
+                    _expect(text, str, f"checkpoints[{i}].fingerprint.{part}")
+            else:
+                _expect(value, _NUMBER, f"checkpoints[{i}].{key}", allow_none=True)
 
 
 def load_run(path: Path) -> RunRecord:

@@ -1,17 +1,29 @@
-"""Process-wide runtime settings for training processes: thread counts and the JAX platform.
+"""Process-wide runtime settings for training processes: one core, thread counts, the JAX platform.
 
 Measured on the 2-core CI machines (2026-11-23): SB3 PPO with two torch threads ran 10x slower and
 erratically than with one, and two busy processes halve each other.  Training processes therefore
 default to one thread for torch, BLAS/OpenMP and XLA.  A user overrides the count with the
 ``SACBENCH_NUM_THREADS`` environment variable (or ``num_threads=``), and the JAX platform by setting
 ``JAX_PLATFORMS`` themselves.
+
+Thread counts are requests that XLA's Eigen pool does not honour: unpinned SBX SAC runs used 1.05-1.55
+CPU-seconds per second (133 committed records) while PPO used 1.00, so every wall-clock SAC-vs-PPO
+figure gave SAC about 30 % more CPU.  `one_core` bounds every thread of a training process to
+one core for the run, claimed through a lock file so that xdist workers, Ray tasks and separate shells
+on one machine each get their own (``SACBENCH_PIN=off`` turns it off; the record says which).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 NUM_THREADS_ENV_VAR = "SACBENCH_NUM_THREADS"
 DEFAULT_NUM_THREADS = 1
@@ -120,3 +132,135 @@ def _importable(module: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(module) is not None
+
+
+PIN_ENV_VAR = "SACBENCH_PIN"
+"""``on`` (the default): each training process claims one core; ``off``: the OS schedules it."""
+CORE_LOCK_DIR_ENV_VAR = "SACBENCH_CORE_LOCKS"
+"""Folder of the per-core lock files (default ``<tmp>/sacbench-cores``); one per machine."""
+
+
+@dataclass(frozen=True)
+class CpuPinning:
+    """Which cores a training process's threads may run on (recorded in every run's provenance)."""
+
+    cores: tuple[int, ...]
+    """The cores every thread of the run may use (the claimed one when pinned)."""
+    pinned: bool
+    """Whether every thread is bound to the one core this process claimed."""
+    reason: str
+    """``claimed core 1 of 0-1`` or why it is not pinned (``SACBENCH_PIN=off``, no affinity API)."""
+
+
+def pinning_requested() -> bool:
+    """Whether ``$SACBENCH_PIN`` asks for pinning (``on``, the default, or ``off``).
+
+    Raises:
+        ValueError: For any other value, naming it and the fix.
+    """
+    raw = os.environ.get(PIN_ENV_VAR, "on").strip().lower()
+    if raw not in ("on", "off"):
+        raise ValueError(f"{PIN_ENV_VAR}={raw!r}: expected 'on' (one core per run, the default) or 'off'")
+    return raw == "on"
+
+
+def core_lock_dir() -> Path:
+    """``$SACBENCH_CORE_LOCKS`` or ``<tmp>/sacbench-cores`` (created)."""
+    path = Path(os.environ.get(CORE_LOCK_DIR_ENV_VAR) or Path(tempfile.gettempdir()) / "sacbench-cores")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _try_lock(core: int, lock_dir: Path) -> int | None:
+    """The descriptor of ``core``'s lock file if this process could lock it, else ``None``."""
+    fd = os.open(lock_dir / f"core-{core}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def claim_core(
+    candidates: tuple[int, ...], lock_dir: Path, *, poll_s: float = 0.5, on_wait: Callable[[str], None] | None = None
+) -> tuple[int, int]:
+    """Claim the first free core of ``candidates``, waiting while all are taken.
+
+    A core is claimed by an exclusive ``flock`` on ``<lock_dir>/core-<n>.lock``; closing the
+    returned descriptor releases it, and so does the OS when the process ends (even on SIGKILL), so
+    no claim outlives its run.  Waiting, rather than doubling up, is the point: two busy runs on one
+    core would halve each other's budgets.
+
+    Args:
+        candidates: The cores the process may use (its affinity), in order of preference.
+        lock_dir: The machine's lock folder (`core_lock_dir`).
+        poll_s: Seconds between tries while every core is taken.
+        on_wait: Told once, with a line naming the cores, when the process starts waiting.
+
+    Returns:
+        ``(core, lock descriptor)``.
+    """
+    told = False
+    while True:
+        for core in candidates:
+            fd = _try_lock(core, lock_dir)
+            if fd is not None:
+                return core, fd
+        if not told and on_wait is not None:
+            on_wait(f"sacbench: cores {_ranges(candidates)} are each training a run; waiting for one to finish")
+            told = True
+        time.sleep(poll_s)
+
+
+def _bind_threads(cores: set[int]) -> None:
+    """Bind every thread of this process to ``cores`` (threads started later inherit it).
+
+    ``sched_setaffinity(0, ...)`` binds only the calling thread on Linux, so each thread of
+    ``/proc/self/task`` is bound by its id: XLA's Eigen pool and torch's pool may already run.
+    """
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+            os.sched_setaffinity(int(task.name), cores)
+
+
+@contextlib.contextmanager
+def one_core(on_wait: Callable[[str], None] | None = None) -> Iterator[CpuPinning]:
+    """Run the block with every thread of this process bound to one claimed core.
+
+    `sacbench.train.train` runs inside it.  The claim and the binding last for the block only: the
+    process's threads get their affinity back after it, so a process that trains and then starts
+    another training process (a test calling the CLI, the plugin's Isaac Lab child) never waits on
+    itself.
+
+    Args:
+        on_wait: Told when every core is busy with another sacbench run and this one waits.
+
+    Yields:
+        The affinity in effect, for the run's provenance.
+    """
+    if not hasattr(os, "sched_setaffinity") or not Path("/proc/self/task").is_dir():
+        yield CpuPinning((), False, "not pinned: this OS has no per-thread CPU affinity")
+        return
+    allowed = os.sched_getaffinity(0)
+    if not pinning_requested():
+        yield CpuPinning(tuple(sorted(allowed)), False, f"not pinned: {PIN_ENV_VAR}=off")
+        return
+    core, fd = claim_core(tuple(sorted(allowed)), core_lock_dir(), on_wait=on_wait)
+    try:
+        _bind_threads({core})
+        yield CpuPinning((core,), True, f"claimed core {core} of {_ranges(tuple(sorted(allowed)))}")
+    finally:
+        _bind_threads(allowed)
+        os.close(fd)
+
+
+def _ranges(cores: tuple[int, ...]) -> str:
+    """``0-3,6`` for ``(0, 1, 2, 3, 6)``."""
+    parts: list[list[int]] = []
+    for core in cores:
+        if parts and core == parts[-1][-1] + 1:
+            parts[-1].append(core)
+        else:
+            parts.append([core])
+    return ",".join(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]) for run in parts)

@@ -19,6 +19,7 @@ import contextlib
 import math
 import os
 import re
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -53,9 +54,10 @@ from sacbench.bounds import (
     at_bounds_mask,
     resolve_bounds,
 )
+from sacbench.fingerprint import CHECKPOINT_WINDOW, agent_fingerprints, checkpoint_interval
 from sacbench.provenance import collect_environment
 from sacbench.records import RunRecord, RunStatus, Timing, late_terrain_level, run_id, to_jsonable
-from sacbench.runtime import configure_threads
+from sacbench.runtime import CpuPinning, configure_threads, one_core
 from sacbench.sim.protocol import Backend
 from sacbench.tasks import TaskSpec, get_task, make_env
 
@@ -275,6 +277,8 @@ class RunState:
     timer: CompileTimer
     bounds_schedule: Callable[[float], float] = field(default=lambda progress: 1.0)
     curves: list[dict[str, float | None]] = field(default_factory=list)
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    """Rows at every `checkpoint_interval` env steps: the machine-independent curve and fingerprints."""
     returns: list[float] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
     falls: list[bool] = field(default_factory=list)
@@ -324,6 +328,8 @@ class RunState:
         # The action-space schedule is read by the env adapter at every step.  The learning-rate
         # schedule is read by the agent through SB3's progress (`run_schedules_on_budget`).
         self.venv.action_scale = self.bounds_schedule(self.progress())
+        if model.num_timesteps >= (len(self.checkpoints) + 1) * checkpoint_interval(self.params.num_envs):
+            self.add_checkpoint(model)
         due = (
             model.num_timesteps - self._last_row_steps >= self.config.curve_every_steps
             if self.config.curve_every_steps
@@ -379,6 +385,28 @@ class RunState:
                 model.logger.record(f"sacbench/{key.replace('train/', '')}", value)
         self._last_row_time, self._last_row_steps, self._last_row_grad = elapsed, model.num_timesteps, grad
         self._last_row_episode = len(self.returns)
+
+    def add_checkpoint(self, model: BaseAlgorithm) -> None:
+        """Append a checkpoint row: env and gradient steps, the return over a fixed window, fingerprints.
+
+        The return is the mean of the latest `CHECKPOINT_WINDOW` finished episodes (``None`` before
+        the first), not of the episodes since the previous row, so a row does not depend on when
+        the previous one was taken.
+        """
+        recent = self.returns[-CHECKPOINT_WINDOW:]
+        normalizer = model.get_vec_normalize_env()
+        rms: Any = normalizer.obs_rms if normalizer is not None else None  # one Box: one RunningMeanStd
+        obs_stats = [rms.mean, rms.var] if rms is not None else []
+        self.checkpoints.append(
+            {
+                "env_steps": int(model.num_timesteps),
+                "grad_steps": self.grad_steps(),
+                "episodes": len(self.returns),
+                "return_mean": float(np.mean(recent)) if recent else None,
+                "terrain_level": self.venv.last_log.get(metrics.TERRAIN_LEVEL),
+                "fingerprint": agent_fingerprints(model, obs_stats),
+            }
+        )
 
     def close_bar(self) -> None:
         """Close the progress bar, if any."""
@@ -642,13 +670,26 @@ def build_run(config: RunConfig) -> RunParts:
 
 
 def train(config: RunConfig) -> RunRecord:
-    """Train, evaluate, and describe the run.
+    """Train, evaluate, and describe the run, on one core of its own (`sacbench.runtime.one_core`).
+
+    The run waits while every core it may use trains another sacbench run; its clocks start once it
+    holds a core.
 
     Raises:
         LookupError: For an unknown task or preset, before anything runs.
         ValueError: For a bad override or budget, before anything runs.  Training failures never
             raise: they end in the record's status.
     """
+    with one_core(on_wait=config.on_progress or _to_stderr) as pinning:
+        return _train(config, pinning)
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _train(config: RunConfig, pinning: CpuPinning) -> RunRecord:
+    """`train` on the core ``pinning`` describes."""
     t0, cpu0, start_utc = time.perf_counter(), time.process_time(), datetime.now(UTC)
     threads = configure_threads(jax_platform="cpu" if config.backend is Backend.MUJOCO else "")
     parts = build_run(config)
@@ -689,6 +730,7 @@ def train(config: RunConfig) -> RunRecord:
     environment = to_jsonable(collect_environment())
     environment.update(
         threads=to_jsonable(threads),
+        cpu_pinning=to_jsonable(pinning),
         start_utc=start_utc.isoformat(),
         end_utc=datetime.now(UTC).isoformat(),
         load_average_end_of_training=[round(x, 2) for x in load] if load else None,
@@ -721,6 +763,7 @@ def train(config: RunConfig) -> RunRecord:
             cpu_s=round(time.process_time() - cpu0, 3),
         ),
         curves=run.curves,
+        checkpoints=run.checkpoints,
         final=to_jsonable(final),
         status=status,
         error=error,
