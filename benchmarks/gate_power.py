@@ -32,8 +32,9 @@ import numpy as np
 
 import sacbench.compare as compare_module
 from sacbench import metrics
+from sacbench.algos.presets import SUITES, Scale, Suite
 from sacbench.baselines import Baseline, all_baselines, gated_metrics
-from sacbench.compare import DEFAULT_RULE, CompareRule, Verdict, compare_runs
+from sacbench.compare import DEFAULT_RULE, CompareRule, Verdict, compare_runs, confirm
 from sacbench.records import RunRecord, RunStatus, Timing, run_id
 from sacbench.stats import Interval
 from sacbench.tasks import get_task
@@ -68,6 +69,7 @@ def night(baseline: Baseline, values: dict[str, np.ndarray]) -> list[RunRecord]:
     """Run records of one simulated night: ``values[metric]`` is ``(n,)``; everything else as the baseline's."""
     n = len(next(iter(values.values())))
     fps = float(np.mean(baseline.throughput.get(metrics.ENV_FPS, [1.0])))
+    share = float(np.mean(baseline.throughput.get(metrics.CPU_SHARE, [1.0])))  # the baseline's CPU: comparable
     records = []
     for seed in range(n):
         final = {metric: float(v[seed]) for metric, v in values.items()}
@@ -79,7 +81,8 @@ def night(baseline: Baseline, values: dict[str, np.ndarray]) -> list[RunRecord]:
                 backend=baseline.backend, scale=baseline.scale, preset=baseline.preset, algo="", seed=seed,
                 num_envs=0, budget={"seconds": baseline.budget_s, "max_env_steps": None},
                 hyperparameters={"overrides": baseline.overrides}, bounds={},
-                timing=Timing(0.0, 0.0, baseline.budget_s, 0.0, 0.0, 0.0, 0, 0.0), curves=[], final=final,
+                timing=Timing(0.0, 0.0, baseline.budget_s, 0.0, 0.0, baseline.budget_s, 0, share * baseline.budget_s),
+                curves=[], final=final,
                 status=RunStatus.OK, error=None,
                 provenance={"packages": baseline.provenance.get("packages", {}),
                             "hardware": baseline.provenance.get("hardware", {})},
@@ -176,6 +179,83 @@ def nightly_false_alarms(baselines: Sequence[Baseline], rule: CompareRule, n: in
     return alarms / num_nights
 
 
+def nightly_matrix(baselines: Sequence[Baseline], suite: Suite = SUITES["nightly"]) -> list[Baseline]:
+    """The baselines of the suite's items: its presets per terrain, at its budget for the baseline's scale."""
+    return [
+        b for b in baselines
+        if b.preset in suite.presets[get_task(b.task).terrain.value] and b.budget_s == suite.budget_s[Scale(b.scale)]
+    ]  # fmt: skip
+
+
+def night_with_confirmation(
+    baseline: Baseline, rule: CompareRule, n: int, n_confirm: int, rng: np.random.Generator, *, drop: float = 0.0
+) -> tuple[bool, bool]:
+    """``(regressed, confirmed)`` of one item on one night.
+
+    The item's ``n`` runs are judged against ``baseline``; a ``regressed`` verdict is confirmed by
+    ``n_confirm`` runs on fresh seeds, drawn afresh from the same distribution and judged alone
+    against the same baseline (`sacbench.compare.confirm`).
+    """
+    key = (baseline.task, baseline.preset)
+    (first,) = compare_runs(night(baseline, draw(rng, baseline, n, drop=drop)), {key: baseline}, rule, reps=REPS)
+    if first.verdict is not Verdict.REGRESSED or n_confirm == 0:
+        return first.verdict is Verdict.REGRESSED, first.verdict is Verdict.REGRESSED
+    fresh = draw(rng, baseline, n_confirm, drop=drop)
+    (second,) = compare_runs(night(baseline, fresh), {key: baseline}, rule, reps=REPS)
+    return True, confirm(first, second).verdict is Verdict.REGRESSED
+
+
+def redrawn(baseline: Baseline, rng: np.random.Generator) -> Baseline:
+    """A baseline of as many seeds drawn afresh from the committed one's distribution (baseline luck included)."""
+    fresh = draw(rng, baseline, len(baseline.seeds))
+    return replace(baseline, metrics={k: v.tolist() for k, v in fresh.items()})
+
+
+def confirmation_table(
+    baselines: Sequence[Baseline], rule: CompareRule, *, seeds: Sequence[int], drops: Sequence[float],
+    num_nights: int, rng: np.random.Generator,
+) -> list[str]:  # fmt: skip
+    """Family-wise false failures per quiet night over ``baselines``, one stage and confirmed, and what it costs.
+
+    Two ways of drawing nights: around the committed baselines (each committed baseline taken as
+    the truth, as `rates_table` does), and with every baseline redrawn per night from that truth, so
+    a baseline that happened to be drawn high, which makes both stages regress together, is in the
+    rate.  Detection: per item, the share of nights with the return's mean lowered by ``drop`` that
+    fail, before and after confirmation (the median item and the least-detected one).
+    """
+    head = ["nights drawn", "nightly = confirmation seeds", "nights failing, one stage", "nights failing, confirmed",
+            "confirmation runs per quiet night", *[f"drop {d:.0%}: detection one stage -> confirmed (median item)"
+                                                   for d in drops]]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for redraw in (False, True):
+        for n in seeds:
+            first_stage, confirmed, extra = 0, 0, 0
+            for _ in range(num_nights):
+                outcomes = [
+                    night_with_confirmation(redrawn(b, rng) if redraw else b, rule, n, n, rng) for b in baselines
+                ]
+                first_stage += any(o[0] for o in outcomes)
+                confirmed += any(o[1] for o in outcomes)
+                extra += n * sum(o[0] for o in outcomes)
+            cells = [
+                "baselines redrawn" if redraw else "around the committed baselines",
+                str(n),
+                f"{first_stage / num_nights:.1%}",
+                f"{confirmed / num_nights:.1%}",
+                f"{extra / num_nights:.2f}",
+            ]
+            for d in drops:
+                per_item = np.array([
+                    np.mean([night_with_confirmation(redrawn(b, rng) if redraw else b, rule, n, n, rng, drop=d)
+                             for _ in range(max(1, num_nights // 5))], axis=0)
+                    for b in baselines
+                ])  # fmt: skip
+                median = np.median(per_item, axis=0)
+                cells.append(f"{median[0]:.1%} -> {median[1]:.1%}")
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baselines", type=Path, default=Path("baselines"))
@@ -197,6 +277,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                                   num_nights=args.nights, rng=rng)))  # fmt: skip
     share = nightly_false_alarms(baselines, args.rule, 5, args.nights, rng)
     print(f"\nNights (5 seeds, all {len(baselines)} baselines) with at least one false regression: {share:.1%}")
+    matrix = nightly_matrix(baselines)
+    print(f"\nThe nightly's {len(matrix)} items, a regression confirmed by as many fresh seeds (--sacbench-confirm):\n")
+    print("\n".join(confirmation_table(matrix, args.rule, seeds=(3, 5), drops=(0.25, 0.5), num_nights=args.nights,
+                                      rng=rng)))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
 """Stored baselines: per backend, scale, task and preset, what the gate needs of reference runs.
 
 Per seed: the gated final metrics (and the evaluation episode length, which thresholds floor), the
-throughput (env steps and gradient steps per second) and the learning curve (training return
-against env steps and time), so the gate can tell a slower machine from an agent that learns worse,
-and the report can draw tonight's curves over the baseline's.
+throughput (env steps and gradient steps per second, and the CPU share the run had), the learning
+curve (training return against env steps and time) and the checkpoints with their learning
+fingerprints, so the gate can tell a slower machine from an agent that learns worse, and say
+whether learning was identical; the report draws tonight's curves over the baseline's.
 Layout: ``baselines/<backend>/<scale>/<task>__<preset>__<budget>s.json``: one baseline per budget,
 so a longer tier (the terrain curriculum at 30 minutes) never replaces the nightly's 2-minute
-baseline.  Baselines are never compared across backends, scales, budgets, simulator versions or
-evaluation protocols.  Loading validates every field and names the file and field.
+baseline.  Baselines are never compared across backends, scales, budgets, simulator versions,
+evaluation protocols or CPU shares.  Loading validates every field and names the file and field.
 """
 
 from __future__ import annotations
@@ -23,14 +24,25 @@ from typing import Any
 
 import numpy as np
 
-from sacbench.metrics import ENV_FPS, EVAL_LENGTH, EVAL_PROTOCOL, EVAL_RETURN, GRAD_STEPS_PER_S, TERRAIN_LEVEL_LATE
+from sacbench.metrics import (
+    CPU_SHARE,
+    ENV_FPS,
+    EVAL_LENGTH,
+    EVAL_PROTOCOL,
+    EVAL_RETURN,
+    GRAD_STEPS_PER_S,
+    TERRAIN_LEVEL_LATE,
+)
 from sacbench.records import RunRecord, to_jsonable, usable, write_json_atomic
 from sacbench.stats import DEFAULT_REPS, aggregate_metrics
 
-BASELINE_SCHEMA_VERSION = 2
-"""2 added the evaluation protocol, per-seed throughput and curves (the gate's attribution)."""
+BASELINE_SCHEMA_VERSION = 3
+"""2 added the evaluation protocol, per-seed throughput and curves (the gate's attribution); 3 the
+per-seed CPU share and checkpoints with learning fingerprints."""
 CURVE_KEYS = ("time_s", "env_steps", "return_mean")
 """The columns of a run's curve a baseline keeps."""
+CHECKPOINT_KEYS = ("env_steps", "return_mean", "fingerprint")
+"""The columns of a run's checkpoints a baseline keeps."""
 THROUGHPUT_METRICS = (ENV_FPS, GRAD_STEPS_PER_S)
 
 
@@ -85,6 +97,8 @@ class Baseline:
     """Per `THROUGHPUT_METRICS` entry, one value per seed."""
     curves: list[list[dict[str, float | None]]] = field(default_factory=list)
     """Per seed, the curve rows (`CURVE_KEYS`)."""
+    checkpoints: list[list[dict[str, Any]]] = field(default_factory=list)
+    """Per seed, the checkpoint rows (`CHECKPOINT_KEYS`); empty lists for runs that had none."""
 
     def scores(self, metric: str) -> np.ndarray:
         """``(num_seeds, 1)`` values of ``metric``."""
@@ -145,12 +159,16 @@ def build_baseline(runs: list[RunRecord], seed: int = 0, reps: int = DEFAULT_REP
             "packages": first.provenance.get("packages", {}),
             "hardware": first.provenance.get("hardware", {}),
             **({"isaaclab_setup": first.provenance["isaaclab_setup"]} if "isaaclab_setup" in first.provenance else {}),
+            "threads": first.provenance.get("threads"),
+            "cpu_pinning": [r.provenance.get("cpu_pinning") for r in good],
             "bootstrap": {"seed": seed, "reps": reps},
         },
         overrides=overrides_of(first),
         eval_protocol=protocols.pop(),
-        throughput={m: [r.metric(m) for r in good] for m in THROUGHPUT_METRICS},
+        throughput={m: [r.metric(m) for r in good] for m in THROUGHPUT_METRICS}
+        | {CPU_SHARE: [round(r.timing.cpu_share, 4) for r in good]},
         curves=[[{k: row.get(k) for k in CURVE_KEYS} for row in r.curves] for r in good],
+        checkpoints=[[{k: row.get(k) for k in CHECKPOINT_KEYS} for row in r.checkpoints] for r in good],
     )
 
 
@@ -247,7 +265,7 @@ def load_baseline(path: Path) -> Baseline:
     if not isinstance(raw, dict):
         raise BaselineError(f"{path}: expected a JSON object")
     version = raw.get("schema_version")
-    if version not in (1, BASELINE_SCHEMA_VERSION):
+    if version not in (1, 2, BASELINE_SCHEMA_VERSION):
         raise BaselineError(
             f"{path}: field 'schema_version' is {version!r}; expected {BASELINE_SCHEMA_VERSION}"
             " (re-make it from its run records: sacbench baseline <session folder> --out <baselines dir>)"
@@ -256,6 +274,9 @@ def load_baseline(path: Path) -> Baseline:
         # Made before evaluation protocol 2, without throughput and curves: it loads, and the gate
         # says "evaluation differs" against it instead of comparing two kinds of evaluation.
         raw = {**raw, "eval_protocol": 1, "throughput": {}, "curves": [[] for _ in raw.get("seeds", [])]}
+    if version in (1, 2):
+        # Made before checkpoints and CPU shares were kept: the gate says it cannot check them.
+        raw = {**raw, "checkpoints": [[] for _ in raw.get("seeds", [])]}
     seeds = _field(raw, "seeds", list, path)
     metrics = _field(raw, "metrics", dict, path)
     for metric, values in metrics.items():
@@ -277,6 +298,7 @@ def load_baseline(path: Path) -> Baseline:
         eval_protocol=int(_field(raw, "eval_protocol", int, path)),
         throughput=_per_seed(_field(raw, "throughput", dict, path), "throughput", len(seeds), path),
         curves=_curves(_field(raw, "curves", list, path), len(seeds), path),
+        checkpoints=_checkpoints(_field(raw, "checkpoints", list, path), len(seeds), path),
     )
 
 
@@ -298,6 +320,28 @@ def _curves(curves: list[Any], num_seeds: int, path: Path) -> list[list[dict[str
         if not isinstance(rows, list) or not all(isinstance(r, dict) and set(r) == set(CURVE_KEYS) for r in rows):
             raise BaselineError(f"{path}: field 'curves[{i}]' must be a list of rows with keys {list(CURVE_KEYS)}")
     return curves
+
+
+def _checkpoints(rows_per_seed: list[Any], num_seeds: int, path: Path) -> list[list[dict[str, Any]]]:
+    """One list of rows with `CHECKPOINT_KEYS` per seed, validated."""
+    if len(rows_per_seed) != num_seeds:
+        raise BaselineError(
+            f"{path}: field 'checkpoints' must hold one list per seed ({num_seeds}), has {len(rows_per_seed)}"
+        )
+    for i, rows in enumerate(rows_per_seed):
+        ok = isinstance(rows, list) and all(
+            isinstance(r, dict)
+            and set(r) == set(CHECKPOINT_KEYS)
+            and isinstance(r["env_steps"], int)
+            and isinstance(r["fingerprint"], dict)
+            for r in rows
+        )
+        if not ok:
+            raise BaselineError(
+                f"{path}: field 'checkpoints[{i}]' must be a list of rows with keys {list(CHECKPOINT_KEYS)}"
+                " (env_steps an integer, fingerprint a mapping)"
+            )
+    return rows_per_seed
 
 
 def all_baselines(root: Path, backend: str, scale: str) -> list[Baseline]:

@@ -13,15 +13,18 @@ probability at most ``alpha``:
 - ``improved``: the same for a gain;
 - ``unchanged``: neither, where the seed counts could have shown one.  Its power is stated: the
   drop the gate catches 80 % of the time (`sacbench.stats.detectable_shift`);
-- ``inconclusive``: nothing comparable (no baseline, another budget, simulator, evaluation protocol
-  or overrides), or too few seeds for the test to ever reject (the smallest possible p-value of
-  2 vs 2 seeds is 1/6).
+- ``inconclusive``: nothing comparable (no baseline, another budget, simulator, evaluation protocol,
+  overrides or CPU share), or too few seeds for the test to ever reject (the smallest possible
+  p-value of 2 vs 2 seeds is 1/6).
 
 A preset's verdict is ``regressed`` if any metric regressed, else ``inconclusive`` if any metric
 is, else ``improved`` if any improved, else ``unchanged``.  Each verdict also says what moved
 (`Attribution`): throughput (env steps and gradient steps per second) or learning at matched
 samples (the training return every run reached at the same env-step count), because a wall-clock
-budget turns a slower machine into a lower return.
+budget turns a slower machine into a lower return.  Where tonight and the baseline share seeds and
+both kept learning fingerprints, it also says whether learning was identical, up to how many env
+steps, or from which checkpoint it diverged (`learning_identity`): a certain statement where the
+tests above are statistical ones.
 
 Rules are written ``<stat>[:<least effect>][@<alpha>]``: ``mean@0.05`` (the default), ``iqm:5%``
 (a change must also exceed 5 % of the metric's scale: the task's best possible return, or the
@@ -35,14 +38,16 @@ import enum
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from sacbench import metrics
+from sacbench.algos import Scale, get_preset
 from sacbench.baselines import Baseline, gated_metrics, group_runs, overrides_of, stat_key
-from sacbench.records import RunRecord, usable
+from sacbench.fingerprint import first_divergence
+from sacbench.records import RunRecord, RunStatus, usable
 from sacbench.stats import (
     DEFAULT_REPS,
     Interval,
@@ -204,6 +209,10 @@ class Comparison:
     num_baseline: int | None = None
     """``None``: no stored baseline."""
     attribution: Attribution | None = None
+    identity: str | None = None
+    """`learning_identity`'s sentence (``None`` without a comparable baseline)."""
+    first_stage: Comparison | None = None
+    """For a confirmed item (`confirm`): the first stage's comparison, whose ``regressed`` this one checked."""
 
     @property
     def seeds(self) -> str:
@@ -215,6 +224,26 @@ class Comparison:
     def line(self) -> str:
         """The verdict line of the terminal and the report."""
         return f"{self.verdict.value:>12}  {self.task} / {self.preset}  ({self.seeds})"
+
+
+def confirm(first: Comparison, second: Comparison) -> Comparison:
+    """An item's verdict after a ``regressed`` first stage was re-run on fresh seeds (``second``).
+
+    The item regressed only if the confirmation, judged alone against the same baseline, regressed
+    too; otherwise it takes the confirmation's verdict.  Either way the result keeps the first
+    stage (``first_stage``), so the report shows both.  Simulated through this function over the
+    whole nightly matrix by ``benchmarks/gate_power.py``.
+
+    Raises:
+        ValueError: If ``first`` did not regress, or the two stages are of different items.
+    """
+    if first.verdict is not Verdict.REGRESSED:
+        raise ValueError(f"{first.task} / {first.preset}: only a regressed verdict is confirmed, not {first.verdict}")
+    if (first.task, first.preset) != (second.task, second.preset):
+        raise ValueError(f"confirmation of {second.task} / {second.preset} given for {first.task} / {first.preset}")
+    outcome = "confirmed" if second.verdict is Verdict.REGRESSED else f"not confirmed ({second.verdict.value})"
+    reason = f"regressed, {outcome} by {second.num_current} fresh seeds: {second.reason}"
+    return replace(second, reason=reason, first_stage=first)
 
 
 def combine(verdicts: Iterable[Verdict]) -> Verdict:
@@ -335,12 +364,180 @@ def _incomparable(  # noqa: PLR0911 (one return per reason, in the order a user 
             f"evaluation differs: baseline protocol {baseline.eval_protocol}, runs {sorted(protocols)}"
             " (re-make the baseline: README, 'Baselines')"
         )
+    if (differs := cpu_share_differs(good, baseline)) is not None:
+        return differs
     budgets = {float(r.budget["seconds"]) for r in runs}
     if budgets != {baseline.budget_s}:
         return f"budget differs: baseline {baseline.budget_s:g} s, runs {sorted(budgets)} s"
     if not good:
-        return "no finished run"
+        return NO_FINISHED_RUN
     return None
+
+
+NO_FINISHED_RUN = "no finished run"
+
+
+def diverged(record: RunRecord) -> bool:
+    """Whether a run diverged: NaN/inf actions or losses, or a finished run whose evaluation return is not finite."""
+    finished = record.status in (RunStatus.OK, RunStatus.BUDGET_OVERRUN)
+    return record.status is RunStatus.DIVERGED or (finished and not math.isfinite(record.metric(metrics.EVAL_RETURN)))
+
+
+def more_divergence(runs: Sequence[RunRecord], baseline: Baseline) -> str | None:
+    """``2 of 5 runs diverged; baseline 0 of 5`` when tonight's runs diverged more often than the baseline's.
+
+    A diverged run has no return to test, so leaving it out would let the other seeds read
+    ``unchanged``; a rate of divergence above the baseline's is a regression by itself.  The
+    baseline's rate counts its usable seeds and the runs it left out as diverged
+    (``provenance.excluded_runs``).
+    """
+    now, before, total = divergence_counts(runs, baseline)
+    if now == 0 or now / len(runs) <= before / total:
+        return None
+    return f"{now} of {len(runs)} runs diverged; baseline {before} of {total}"
+
+
+def divergence_counts(runs: Sequence[RunRecord], baseline: Baseline) -> tuple[int, int, int]:
+    """``(tonight's diverged runs, the baseline's, the baseline's runs counted)``."""
+    excluded = baseline.provenance.get("excluded_runs") or {}
+    before = sum(status == RunStatus.DIVERGED.value for status in excluded.values())
+    return sum(map(diverged, runs)), before, len(baseline.seeds) + before
+
+
+CPU_SHARE_TOLERANCE = 0.05
+"""A run with a CPU share above ``1 + CPU_SHARE_TOLERANCE`` used more than one core.
+
+A pinned run uses at most 1.0 (measured 0.99-1.00); unpinned SBX SAC runs used 1.05-1.55."""
+
+
+def _pinning(pinnings: Iterable[Any]) -> str:
+    """``pinned to one core``, ``unpinned``, ``partly pinned`` or ``pinning unrecorded``."""
+    found = {p.get("pinned") if isinstance(p, dict) else None for p in pinnings}
+    if found == {True}:
+        return "pinned to one core"
+    if found == {False}:
+        return "unpinned"
+    return "pinning unrecorded" if found == {None} else "partly pinned"
+
+
+def cpu_share_differs(runs: Sequence[RunRecord], baseline: Baseline) -> str | None:
+    """Why ``runs`` and ``baseline`` had unequal CPU, or ``None``.
+
+    A wall-clock budget buys what the CPU it gets allows: an unpinned SAC run whose XLA threads used
+    1.3 cores is not a baseline for a pinned one.  The two sides differ when one used more than one
+    core (a mean CPU share above ``1 + CPU_SHARE_TOLERANCE``) and the other did not.  Two unpinned
+    sides are compared as before pinning existed; a share below one core (a run that waited for a
+    busy machine) is not refused here: the attribution reports it as throughput.
+    """
+    shares = [r.timing.cpu_share for r in runs]
+    now = float(np.mean(shares)) if shares else math.nan
+    stored = baseline.throughput.get(metrics.CPU_SHARE)
+    fix = "re-make the baseline with this sacbench, one core per run (README, 'Baselines')"
+    if not stored:
+        if now > 1.0 + CPU_SHARE_TOLERANCE or any((r.provenance.get("cpu_pinning") or {}).get("pinned") for r in runs):
+            return (
+                f"CPU share differs: the baseline's is unrecorded (made before sacbench kept it), runs"
+                f" {now:.2f} CPU-s per s ({_pinning(r.provenance.get('cpu_pinning') for r in runs)});"
+                " rebuild the baseline from its records (`sacbench baseline SESSION`) or " + fix
+            )
+        return None
+    base = float(np.mean(stored))
+    if (now > 1.0 + CPU_SHARE_TOLERANCE) != (base > 1.0 + CPU_SHARE_TOLERANCE):
+        return (
+            f"CPU share differs: baseline {base:.2f} CPU-s per s"
+            f" ({_pinning(baseline.provenance.get('cpu_pinning') or [None])}), runs {now:.2f}"
+            f" ({_pinning(r.provenance.get('cpu_pinning') for r in runs)}); wall-clock results compare only"
+            f" at equal CPU: {fix}"
+        )
+    return None
+
+
+LEARNING_PACKAGES = (
+    "numpy", "torch", "jax", "jaxlib", "flax", "optax", "sbx-rl", "stable-baselines3", "gymnasium", "mujoco",
+    "isaaclab",
+)  # fmt: skip
+"""Packages whose versions change what a seeded run computes."""
+
+
+def identity_obstacles(runs: Sequence[RunRecord], baseline: Baseline) -> list[str]:
+    """Why learning need not be identical to the baseline's, even with nothing changed in sacbench.
+
+    Floating-point results of one seed repeat only on one CPU model, with one set of numerical
+    packages and one thread setting, and only where nothing follows the wall clock.
+    """
+    found = []
+    ours = {machine_name(r.provenance.get("hardware") or {}) for r in runs}
+    theirs = machine_name(baseline.provenance.get("hardware") or {})
+    if ours != {theirs}:
+        found.append(f"another CPU model ({', '.join(sorted(ours))} vs {theirs})")
+    base_packages = baseline.provenance.get("packages") or {}
+    changed = sorted(
+        f"{name} {(r.provenance.get('packages') or {}).get(name)} vs {base_packages.get(name)}"
+        for r in runs[:1]
+        for name in LEARNING_PACKAGES
+        if (r.provenance.get("packages") or {}).get(name) != base_packages.get(name)
+    )
+    if changed:
+        found.append("other package versions (" + ", ".join(changed) + ")")
+    threads = {_thread_setting(r.provenance.get("threads")) for r in runs}
+    if threads != {_thread_setting(baseline.provenance.get("threads"))}:
+        found.append("another thread setting")
+    try:
+        preset = get_preset(runs[0].preset)
+        found += [f"the preset's {s} follows the wall clock" for s in preset.wall_clock_schedules(Scale(runs[0].scale))]
+    except (LookupError, ValueError):
+        found.append(f"preset {runs[0].preset!r} is not registered here (its schedules are unknown)")
+    return found
+
+
+def _thread_setting(threads: Any) -> str | None:
+    """The thread count and XLA flags a run had, or ``None`` when unrecorded."""
+    if not isinstance(threads, dict):
+        return None
+    return f"{threads.get('num_threads')} threads, XLA {threads.get('xla_flags')}"
+
+
+def learning_identity(runs: Sequence[RunRecord], baseline: Baseline) -> str:
+    """Whether tonight's runs learned exactly what the baseline's runs of the same seeds learned.
+
+    Each seed present on both sides is compared checkpoint by checkpoint up to the shorter run
+    (`sacbench.fingerprint.first_divergence`).  The sentence says ``identical ... up to N env
+    steps`` or ``diverged ... from checkpoint k (E env steps)``, and whether identity was to be
+    expected (`identity_obstacles`); where it was and learning diverged, that is a change in the
+    code path, not chance.
+    """
+    base_rows = dict(zip(baseline.seeds, baseline.checkpoints, strict=False))
+    pairs = [(r.seed, r.checkpoints, base_rows[r.seed]) for r in runs if r.seed in base_rows]
+    if not pairs:
+        return "learning identity: not checkable (no seed in common with the baseline)"
+    if not all(ours and theirs for _, ours, theirs in pairs):
+        have_ours, have_theirs = any(o for _, o, _ in pairs), any(t for _, _, t in pairs)
+        where = "the baseline" if have_ours else "these runs" if have_theirs else "these runs or the baseline"
+        return f"learning identity: not checkable (no learning fingerprints in {where})"
+    obstacles = identity_obstacles(runs, baseline)
+    same, diverged = [], []
+    for seed, ours, theirs in pairs:
+        agreed, divergence = first_divergence(ours, theirs)
+        if divergence is None:
+            same.append((seed, agreed))
+        else:
+            diverged.append(
+                f"seed {seed} from checkpoint {divergence.checkpoint} ({divergence.env_steps:,} env steps;"
+                f" {', '.join(divergence.parts)} differ)"
+            )
+    parts = []
+    if same:
+        parts.append(
+            f"learning identical to the baseline on seed(s) {', '.join(str(s) for s, _ in same)} up to"
+            f" {min(a for _, a in same):,} env steps"
+        )
+    if diverged:
+        parts.append("learning diverged from the baseline on " + "; ".join(diverged))
+    if obstacles:
+        parts.append("identity is not expected: " + "; ".join(obstacles))
+    elif diverged:
+        parts.append("identity was expected (same CPU model, packages and thread setting): a change in the code path")
+    return "; ".join(parts)
 
 
 def compare_runs(
@@ -354,7 +551,7 @@ def compare_runs(
     comparisons = []
     for (backend, scale, task, preset), runs in group_runs(records).items():
         good = [r for r in runs if usable(r)]
-        failed = len(runs) - len(good)
+        failed = len(runs) - len(good) - sum(map(diverged, runs))
         note = f"; {failed} run(s) did not finish and are left out" if failed else ""
         baseline = baselines.get((task, preset))
         if baseline is None:
@@ -362,10 +559,14 @@ def compare_runs(
             comparisons.append(Comparison(task, preset, Verdict.INCONCLUSIVE, reason, num_current=len(good)))
             continue
         why_not = _incomparable(runs, good, baseline, backend)
+        divergence = more_divergence(runs, baseline) if why_not in (None, NO_FINISHED_RUN) else None
+        if divergence is None and (counts := divergence_counts(runs, baseline))[0]:
+            note += f"; {counts[0]} of {len(runs)} runs diverged (baseline {counts[1]} of {counts[2]}) and are left out"
         if why_not is not None:
-            comparisons.append(
-                Comparison(task, preset, Verdict.INCONCLUSIVE, why_not + note, (), len(good), len(baseline.seeds))
-            )
+            verdict, reason = Verdict.INCONCLUSIVE, why_not
+            if divergence is not None:
+                verdict, reason = Verdict.REGRESSED, divergence
+            comparisons.append(Comparison(task, preset, verdict, reason + note, (), len(good), len(baseline.seeds)))
             continue
         gated = [m for m in gated_metrics(good[0].terrain) if m in baseline.metrics]
         note += "".join(f"; {_missing(metric)}" for metric in gated_metrics(good[0].terrain) if metric not in gated)
@@ -382,25 +583,35 @@ def compare_runs(
                 )
             )  # fmt: skip
         verdict = combine(d.verdict for d in details) if details else Verdict.INCONCLUSIVE
+        if divergence is not None:
+            verdict = Verdict.REGRESSED
         attribution = attribute(good, baseline, rule, level, verdict)
-        reason = "; ".join(d.describe(rule.statistic) for d in details)
+        reason = "; ".join(([divergence] if divergence else []) + [d.describe(rule.statistic) for d in details])
         if attribution is not None:
             reason += f"; {attribution.describe()}"
-        note += _hardware_note(baseline, good)
+        identity = learning_identity(good, baseline)
+        note += f"; {identity}" + _hardware_note(baseline, good)
         comparisons.append(
             Comparison(
-                task, preset, verdict, reason + note, tuple(details), len(good), len(baseline.seeds), attribution
+                task, preset, verdict, reason + note, tuple(details), len(good), len(baseline.seeds), attribution,
+                identity,
             )
-        )
+        )  # fmt: skip
     return comparisons
 
 
 def matched_learning(runs: Sequence[RunRecord], baseline: Baseline) -> tuple[int, np.ndarray, np.ndarray] | None:
     """The training return of every run at the fewest env steps any run (tonight or baseline) took.
 
+    Runs that kept checkpoints (`sacbench.fingerprint`) are matched on them: the last checkpoint
+    every run reached, each row's return over the same window of episodes on every machine.  Older
+    runs are matched on their wall-clock curves, interpolated.
+
     Returns:
         ``(steps, tonight (n,), baseline (m,))``, or ``None`` when a run has no finished episode by then.
     """
+    if all(r.checkpoints for r in runs) and baseline.checkpoints and all(baseline.checkpoints):
+        return _matched_checkpoint([r.checkpoints for r in runs], baseline.checkpoints)
     curves_now = [_curve(r.curves) for r in runs]
     curves_base = [_curve(c) for c in baseline.curves]
     if not curves_base or any(c is None for c in (*curves_now, *curves_base)):
@@ -417,6 +628,19 @@ def matched_learning(runs: Sequence[RunRecord], baseline: Baseline) -> tuple[int
     if not (np.isfinite(now).all() and np.isfinite(base).all()):
         return None
     return steps, now, base
+
+
+def _matched_checkpoint(
+    ours: Sequence[Sequence[dict[str, Any]]], theirs: Sequence[Sequence[dict[str, Any]]]
+) -> tuple[int, np.ndarray, np.ndarray] | None:
+    """The training return at the last checkpoint every run reached (``None``: no return there yet)."""
+    last = min(len(rows) for rows in (*ours, *theirs)) - 1
+    rows = [r[last] for r in (*ours, *theirs)]
+    steps = {int(row["env_steps"]) for row in rows}
+    if len(steps) != 1 or any(row.get("return_mean") is None for row in rows):
+        return None
+    values = np.array([float(row["return_mean"]) for row in rows])
+    return steps.pop(), values[: len(ours)], values[len(ours) :]
 
 
 def _curve(rows: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray] | None:

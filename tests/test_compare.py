@@ -181,9 +181,9 @@ def test_bad_baseline_files_name_file_and_field(tmp_path: Path) -> None:
         BaselineError, match=r"a1-flat__sac_tuned__60s.json: field 'metrics.eval/episode_return' must list one"
     ):
         load_baseline(path)
-    raw["schema_version"] = 3
+    raw["schema_version"] = 4
     path.write_text(json.dumps(raw))
-    with pytest.raises(BaselineError, match="field 'schema_version' is 3"):
+    with pytest.raises(BaselineError, match="field 'schema_version' is 4"):
         load_baseline(path)
 
 
@@ -418,3 +418,107 @@ def test_a_faster_machine_does_not_explain_a_regression() -> None:
     attribution = comparison.attribution
     assert attribution is not None and attribution.throughput is Verdict.IMPROVED
     assert attribution.cause is Cause.LEARNING, comparison.reason
+
+
+def _diverged(record: RunRecord, *, nan_return: bool = False) -> RunRecord:
+    """``record`` as a run that diverged (status ``diverged``), or finished with a NaN evaluation return."""
+    final = {k: v for k, v in record.final.items() if k != "eval/episode_return"}
+    if nan_return:
+        return replace(record, final=final | {"eval/episode_return": None})
+    return replace(record, status=RunStatus.DIVERGED, final=final, error="loss = nan")
+
+
+def test_tonight_diverging_more_often_than_the_baseline_is_a_regression() -> None:
+    baseline = build_baseline(runs([5.0, 6.0, 7.0, 8.0, 9.0]), reps=200)
+    tonight = runs([5.0, 6.0, 7.0, 8.0, 9.0])
+    tonight[1], tonight[3] = _diverged(tonight[1]), _diverged(tonight[3], nan_return=True)
+    (comparison,) = compare_runs(tonight, {("a1-flat", "sac_tuned"): baseline}, reps=200)
+    assert comparison.verdict is Verdict.REGRESSED
+    assert comparison.reason.startswith("2 of 5 runs diverged; baseline 0 of 5; eval/episode_return: ")
+    assert "did not finish" not in comparison.reason
+    # the three seeds left read unchanged on their own: the divergence alone makes the verdict
+    (alone,) = compare_runs([tonight[i] for i in (0, 2, 4)], {("a1-flat", "sac_tuned"): baseline}, reps=200)
+    assert alone.verdict is not Verdict.REGRESSED
+    # every run diverged: a regression, not "no finished run"
+    (every,) = compare_runs([_diverged(r) for r in runs([1.0, 2.0])], {("a1-flat", "sac_tuned"): baseline}, reps=200)
+    assert (every.verdict, every.reason) == (Verdict.REGRESSED, "2 of 2 runs diverged; baseline 0 of 5")
+
+
+def test_divergence_as_often_as_the_baseline_is_not_a_regression() -> None:
+    made = runs([5.0, 6.0, 7.0, 8.0, 9.0])
+    baseline = build_baseline([*made[:4], _diverged(made[4])], reps=200)
+    assert baseline.provenance["excluded_runs"] == {"a1-flat__sac_tuned__s4": "diverged"}
+    tonight = runs([5.0, 6.0, 7.0, 8.0, 9.0])
+    tonight[2] = _diverged(tonight[2])
+    (comparison,) = compare_runs(tonight, {("a1-flat", "sac_tuned"): baseline}, reps=200)
+    assert comparison.verdict is not Verdict.REGRESSED
+    assert "1 of 5 runs diverged (baseline 1 of 5) and are left out" in comparison.reason
+
+
+def _with_cpu(records: list[RunRecord], share: float, pinned: bool | None) -> list[RunRecord]:
+    """Records whose runs used ``share`` CPU-seconds per second, pinned or not (``None``: unrecorded)."""
+    pinning = {} if pinned is None else {"cpu_pinning": {"cores": [0], "pinned": pinned, "reason": "test"}}
+    return [
+        replace(r, timing=replace(r.timing, cpu_s=share * r.timing.total_s), provenance=r.provenance | pinning)
+        for r in records
+    ]
+
+
+def test_a_baseline_that_used_more_than_one_core_is_not_compared_with_pinned_runs() -> None:
+    unpinned = build_baseline(_with_cpu(runs([5.0, 6.0, 7.0, 8.0, 9.0]), 1.3, False), reps=200)
+    pinned = _with_cpu(runs([1.0, 2.0, 3.0, 4.0, 5.0]), 0.99, True)
+    (comparison,) = compare_runs(pinned, {("a1-flat", "sac_tuned"): unpinned}, reps=200)
+    assert comparison.verdict is Verdict.INCONCLUSIVE
+    assert comparison.reason.startswith(
+        "CPU share differs: baseline 1.30 CPU-s per s (unpinned), runs 0.99 (pinned to one core); wall-clock"
+    )
+    # at equal CPU (a PPO baseline made unpinned used one core too) the drop is read
+    one_core = build_baseline(_with_cpu(runs([5.0, 6.0, 7.0, 8.0, 9.0]), 1.0, False), reps=200)
+    (comparison,) = compare_runs(pinned, {("a1-flat", "sac_tuned"): one_core}, reps=200)
+    assert comparison.verdict is Verdict.REGRESSED
+    # a baseline from before CPU shares were kept is refused for pinned runs, with the fix
+    old = replace(one_core, throughput={k: v for k, v in one_core.throughput.items() if k != "timing/cpu_share"})
+    (comparison,) = compare_runs(pinned, {("a1-flat", "sac_tuned"): old}, reps=200)
+    assert comparison.verdict is Verdict.INCONCLUSIVE
+    assert "rebuild the baseline from its records (`sacbench baseline SESSION`)" in comparison.reason
+
+
+def _checkpointed(records: list[RunRecord], rows: int, *, changed_from: int | None = None) -> list[RunRecord]:
+    """Records with ``rows`` checkpoints; from row ``changed_from`` on, other policy fingerprints."""
+    out = []
+    for r in records:
+        tail = ["ffff" if changed_from is not None and k >= changed_from else "0000" for k in range(rows)]
+        checkpoints = [
+            {
+                "env_steps": 16384 * (k + 1),
+                "return_mean": float(k),
+                "fingerprint": {
+                    "policy": f"{r.seed:04d}{k:04d}{tail[k]}",
+                    "critic": f"{r.seed:04d}{k:04d}",
+                },
+            }
+            for k in range(rows)
+        ]
+        out.append(replace(r, checkpoints=checkpoints, provenance=r.provenance | {"hardware": {"cpu_model": "X"}}))
+    return out
+
+
+def test_learning_identity_up_to_the_shorter_run_and_the_first_divergence() -> None:
+    baseline = build_baseline(_checkpointed(runs([5.0, 6.0, 7.0]), 6), reps=200)
+    key = ("a1-flat", "sac_tuned")
+    (same,) = compare_runs(_checkpointed(runs([5.0, 6.0, 7.0]), 4), {key: baseline}, reps=200)
+    assert same.identity == "learning identical to the baseline on seed(s) 0, 1, 2 up to 65,536 env steps"
+    changed = _checkpointed(runs([5.0, 6.0, 7.0]), 4, changed_from=2)
+    mixed = [*changed[:1], *_checkpointed(runs([6.0, 7.0], seeds=[1, 2]), 5)]
+    (diverged,) = compare_runs(mixed, {key: baseline}, reps=200)
+    assert diverged.identity == (
+        "learning identical to the baseline on seed(s) 1, 2 up to 81,920 env steps; learning diverged from the"
+        " baseline on seed 0 from checkpoint 2 (49,152 env steps; policy differ); identity was expected (same CPU"
+        " model, packages and thread setting): a change in the code path"
+    )
+    elsewhere = [replace(r, provenance=r.provenance | {"hardware": {"cpu_model": "Y"}}) for r in changed]
+    (other,) = compare_runs(elsewhere, {key: baseline}, reps=200)
+    assert other.identity is not None
+    assert other.identity.endswith("identity is not expected: another CPU model (Y vs X)")
+    # the learning-at-matched-samples row is the last shared checkpoint's
+    assert same.attribution is not None and same.attribution.matched_steps == 65_536

@@ -284,6 +284,19 @@ class Preset:
         """Whether the preset defines hyperparameters at ``scale`` (CPU-only recipes have no GPU scale)."""
         return scale is Scale.CPU or self.gpu is not None
 
+    def wall_clock_schedules(self, scale: Scale) -> tuple[str, ...]:
+        """What of the recipe follows the wall-clock budget: ``learning-rate schedule``, ``action-space schedule``.
+
+        A run with such a schedule learns differently at another speed (its schedule moves on the
+        clock, not on samples), so its learning fingerprints are not expected to match a slower run's.
+        """
+        found = []
+        if isinstance(self.params(scale).learning_rate, LinearSchedule):
+            found.append("learning-rate schedule")
+        if self.bounds.ramp_fraction > 0:
+            found.append("action-space schedule")
+        return tuple(found)
+
     def params(self, scale: Scale) -> AlgoParams:
         """Hyperparameters at ``scale``.
 
