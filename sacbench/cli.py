@@ -271,7 +271,7 @@ def _cmd_bounds(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from sacbench.report import DEFAULT_AGAINST, VERDICTS_FILE
-    from sacbench.session import finish_session, load_session_records
+    from sacbench.session import finish_session, load_confirmations, load_session_records
 
     folder = Path(args.dir)
     records = load_session_records(folder)
@@ -290,6 +290,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         seed=args.bootstrap_seed,
         reps=args.reps,
         against=args.against or DEFAULT_AGAINST,
+        confirmations=load_confirmations(folder),
     )
     print(f"report: {result.report.directory / 'index.html'} ({len(records)} runs)")
     return 0
@@ -297,14 +298,47 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from sacbench.compare import Verdict
-    from sacbench.session import gate, load_session_records
+    from sacbench.session import gate, load_confirmations, load_session_records
 
     records = load_session_records(Path(args.dir))
-    comparisons, _ = gate(records, Path(args.baselines), args.rule, args.bootstrap_seed, args.reps)
+    confirmations = load_confirmations(Path(args.dir))
+    comparisons, _ = gate(
+        records, Path(args.baselines), args.rule, args.bootstrap_seed, args.reps, confirmations=confirmations
+    )
     for c in comparisons:
         print(f"{c.line}: {c.reason}")
     regressed = [c for c in comparisons if c.verdict is Verdict.REGRESSED]
     return 1 if regressed else 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from sacbench.executor import train_isolated
+    from sacbench.reproduce import config_of, reproduce
+    from sacbench.session import finish_session, load_session_records
+    from sacbench.train import check_config
+
+    folder = Path(args.dir)
+    records = sorted(load_session_records(folder), key=lambda r: (r.task, r.preset, r.seed))
+    if args.only:
+        known = {f"{r.task}/{r.preset}" for r in records}
+        unknown = sorted(set(args.only) - known)
+        if unknown:
+            raise ValueError(f"--only {', '.join(unknown)}: not in {folder}; it holds {', '.join(sorted(known))}")
+        records = [r for r in records if f"{r.task}/{r.preset}" in args.only]
+    if args.seeds is not None:
+        records = [r for r in records if r.seed in sorted({r.seed for r in records})[: args.seeds]]
+    for record in records:  # every run checked before the first one starts
+        check_config(config_of(record))
+    out = Path(args.out or Path("reports") / f"reproduce-{folder.resolve().name}")
+    print(f"re-making {len(records)} runs of {folder} into {out}")
+    found = reproduce(
+        records, out, train_isolated, on_run=lambda r: print(f"  {r.run_id}: {r.status.value}", flush=True)
+    )
+    finish_session(load_session_records(out), out, baseline_root=None)
+    for item in found:
+        print(item.describe())
+    print(f"report of the re-runs: {out / 'index.html'}")
+    return 0
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
@@ -581,6 +615,21 @@ def _add_compare(sub: Any) -> None:
     compare.set_defaults(func=_cmd_compare)
 
 
+def _add_reproduce(sub: Any) -> None:
+    reproduce = sub.add_parser(
+        "reproduce",
+        help="re-run a report's runs exactly (task, preset, seed, budget, overrides from its records) and say per"
+        " item whether learning was identical, the verdict against the original runs, and the throughput ratio",
+    )
+    reproduce.add_argument("dir", type=existing_dir, help="a report folder with runs/, e.g. reports/reference/...")
+    reproduce.add_argument("--out", default=None, metavar="DIR", help="default: reports/reproduce-<report name>")
+    reproduce.add_argument(
+        "--only", nargs="+", metavar="TASK/PRESET", default=None, help="re-run these items only, e.g. a1-flat/ppo_sb3"
+    )
+    reproduce.add_argument("--seeds", type=positive_int, default=None, metavar="N", help="the first N seeds only")
+    reproduce.set_defaults(func=_cmd_reproduce)
+
+
 def _add_history(sub: Any) -> None:
     history = sub.add_parser(
         "history", help="the nightly history of every session under a reports folder (html, png, csv)"
@@ -662,8 +711,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sacbench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (
-        _add_doctor, _add_run, _add_bounds, _add_report, _add_compare, _add_history, _add_render, _add_tune,
-        _add_baseline, _add_thresholds, _add_export,
+        _add_doctor, _add_run, _add_bounds, _add_report, _add_compare, _add_reproduce, _add_history, _add_render,
+        _add_tune, _add_baseline, _add_thresholds, _add_export,
     ):  # fmt: skip
         add(sub)
     return parser

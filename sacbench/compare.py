@@ -242,7 +242,7 @@ def confirm(first: Comparison, second: Comparison) -> Comparison:
     if (first.task, first.preset) != (second.task, second.preset):
         raise ValueError(f"confirmation of {second.task} / {second.preset} given for {first.task} / {first.preset}")
     outcome = "confirmed" if second.verdict is Verdict.REGRESSED else f"not confirmed ({second.verdict.value})"
-    reason = f"regressed, {outcome} by {second.num_current} fresh seeds: {second.reason}"
+    reason = f"regressed, {outcome} by {second.num_current} fresh seeds: {second.reason} || first stage: {first.reason}"
     return replace(second, reason=reason, first_stage=first)
 
 

@@ -91,6 +91,19 @@ def parse_positive_int(text: str) -> int:
     return positive_int(text)
 
 
+def parse_confirm(text: str) -> int:
+    """``--sacbench-confirm``: a number of fresh seeds, 0 to turn confirmation off."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"--sacbench-confirm {text!r}: expected a number of fresh seeds (3), or 0 for no confirmation"
+        )
+    return value
+
+
 def _parse_override(text: str) -> tuple[str, Any]:
     from sacbench.cli import parse_override
 
@@ -259,6 +272,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         " 'report' shows them as UNASSERTED (never as a plain pass), 'fail' fails them. Default: %(default)r.",
     )
     group.addoption(
+        "--sacbench-confirm",
+        metavar="N",
+        type=parse_confirm,
+        default=None,
+        help="Re-run an item that reads 'regressed' on N fresh seeds after the session's runs; it fails only if"
+        " the confirmation regresses too, and the report shows both stages (0: no confirmation). Default: the"
+        " session's seed count for the nightly suite, 0 otherwise.",
+    )
+    group.addoption(
         "--sacbench-bootstrap-seed",
         metavar="SEED",
         type=int,
@@ -300,6 +322,8 @@ class SacbenchState:
     executor_kind: str = "local"
     ray_address: str | None = None
     suite: Suite = SUITES["nightly"]
+    confirm: int = 0
+    """Fresh seeds that re-run an item whose first stage regressed (``--sacbench-confirm``)."""
     executor: Any = None
     """The Ray executor once runs are submitted (``None``: items train themselves)."""
     report: Any = None
@@ -442,6 +466,7 @@ def pytest_configure(config: pytest.Config) -> None:
         executor_kind=config.getoption("--sacbench-executor"),
         ray_address=config.getoption("--sacbench-ray-address"),
         suite=suite,
+        confirm=_confirm_count(config, suite),
     )
     if config.stash[STATE].executor_kind == "ray" and (is_worker or config.getoption("numprocesses", None)):
         raise pytest.UsageError("--sacbench-executor=ray spreads the runs itself: do not combine it with xdist's -n")
@@ -452,6 +477,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 _PREVIOUS_SIGTERM = pytest.StashKey[Any]()
+
+
+def _confirm_count(config: pytest.Config, suite: Suite) -> int:
+    """``--sacbench-confirm``, else the session's seed count on the nightly suite (0 on others)."""
+    requested = config.getoption("--sacbench-confirm")
+    if requested is not None:
+        return int(requested)
+    return len(config.getoption("--sacbench-seeds")) if suite.name == "nightly" else 0
 
 
 def _backend_options(config: pytest.Config, backend: Backend) -> dict[str, Any]:
@@ -755,8 +788,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not records:
         return
     from sacbench.compare import DEFAULT_RULE
-    from sacbench.session import finish_session
+    from sacbench.session import finish_session, load_confirmations
 
+    if state.compare_rule is not None and not state.update_baselines and state.confirm:
+        try:
+            _confirm_regressions(session.config, state, records)
+        except KeyboardInterrupt:
+            _terminal_line(session.config, "sacbench: confirmation interrupted; the report uses what finished")
     result = finish_session(
         records,
         state.report_dir,
@@ -766,11 +804,42 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         update_baselines=state.update_baselines,
         seed=state.bootstrap_seed,
         reps=state.bootstrap_reps,
+        confirmations=load_confirmations(state.report_dir),
     )
     state.notes.extend(result.notes)
     state.report = result.report
     if state.compare_rule is not None and state.report.regressions and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _confirm_regressions(config: pytest.Config, state: SacbenchState, records: list[RunRecord]) -> None:
+    """Re-run every item whose first stage reads ``regressed`` on ``state.confirm`` fresh seeds.
+
+    The gate's first stage is computed here as the report will compute it; each confirmation run
+    trains in this (controller) process, one after another, through `sacbench.executor.train_isolated`,
+    and its record is written to ``<session>/confirm/runs/`` as soon as it finishes, so a resumed
+    session keeps it.
+    """
+    from sacbench.executor import train_isolated
+    from sacbench.session import CONFIRM_DIR, confirmation_seeds, gate, load_confirmations
+
+    first, baselines = gate(records, state.baseline_dir, state.compare_rule, state.bootstrap_seed, state.bootstrap_reps)
+    regressed = [c for c in first if c.verdict.value == "regressed"]
+    if not regressed:
+        return
+    done = {(r.task, r.preset, r.seed) for r in load_confirmations(state.report_dir)}
+    out = state.report_dir / CONFIRM_DIR / "runs"
+    _terminal_line(config, f"sacbench: {len(regressed)} item(s) read regressed; confirming each on {state.confirm}"
+                           " fresh seeds")  # fmt: skip
+    for comparison in regressed:
+        item = [r for r in records if (r.task, r.preset) == (comparison.task, comparison.preset)]
+        for seed in confirmation_seeds(item, baselines.get((comparison.task, comparison.preset)), state.confirm):
+            if (comparison.task, comparison.preset, seed) in done:
+                continue
+            case = Case(comparison.task, comparison.preset, seed)
+            record = train_isolated(run_config(state, case))
+            save_run(record, out)
+            _terminal_line(config, f"  confirm {case.id}: {record.status.value}")
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -617,6 +617,57 @@ def _results(doc: Document, ctx: _Context) -> None:
     doc.table([*headers, "late terrain level IQM [CI]", "fall rate", "failed runs"], rows)
 
 
+def sample_indexed_figure(runs: Sequence[RunRecord]) -> tuple[int, np.ndarray] | None:
+    """The training return of every run at the last checkpoint all of them reached: ``(env steps, (n,))``.
+
+    Rows sit at the same env-step counts on every machine and average a fixed window of episodes
+    (`sacbench.fingerprint`), so this is the number another machine reproduces, whatever its speed.
+    ``None`` when a run kept no checkpoint or had no finished episode there.
+    """
+    rows = [r.checkpoints for r in runs]
+    if not runs or not all(rows):
+        return None
+    last = min(len(r) for r in rows) - 1
+    at = [r[last] for r in rows]
+    if len({row["env_steps"] for row in at}) != 1 or any(row.get("return_mean") is None for row in at):
+        return None
+    return int(at[0]["env_steps"]), np.array([float(row["return_mean"]) for row in at])
+
+
+def _cite(doc: Document, ctx: _Context, folder: Path) -> None:
+    """How to cite and re-make this report's numbers: command, commit, packages, hardware, figures."""
+    doc.heading("Cite this")
+    env = ctx.environment
+    packages = ", ".join(f"{k} {v}" for k, v in sorted((env.get("packages") or {}).items()) if v)
+    doc.bullets(
+        [
+            f"re-make every run of this report: `sacbench reproduce {folder}` (prints per item whether learning was"
+            " identical, the verdict against these runs and the throughput ratio)",
+            f"commit: {', '.join(env['git_commits'])}; hardware: {ctx.hardware}"
+            f" ({(env.get('hardware') or {}).get('num_usable_cpus', '?')} usable CPUs)",
+            f"packages: {packages}",
+        ]
+    )
+    rows = []
+    for s in ctx.summaries:
+        good = [r for r in ctx.records if (r.task, r.preset) == (s.task, s.preset) and usable(r)]
+        wall = s.ret["IQM"].format() if s.ret else "--"
+        figure = sample_indexed_figure(good)
+        if figure is None:
+            sampled, at = "--", "no checkpoints"
+        else:
+            steps, values = figure
+            key = stat_key(good[0].backend, good[0].scale, s.task, s.preset, "checkpoint/return_mean")
+            interval = aggregate_metrics({key: values[:, None]}, ctx.seed, ctx.reps)[key]["IQM"]
+            sampled, at = interval.format(), f"{steps:,}"
+        rows.append([s.task, s.preset, len(good), f"{ctx.budgets} s", wall, at, sampled])
+    doc.table(
+        ["task", "preset", "seeds", "budget", "eval return IQM [95% CI] (wall-clock)", "env steps",
+         "training return IQM [95% CI] at those env steps (machine-independent)"],
+        rows,
+    )  # fmt: skip
+
+
 def _references(ctx: _Context) -> list[str]:
     """The presets of ``ctx.against`` that some preset was compared with (they ran beside another)."""
     return [ref for ref in ctx.against if any(k.endswith(f",{ref}") for k in ctx.poi)]
@@ -757,6 +808,7 @@ def build_report(
     _improvement(doc, ctx)
     _figures(doc, ctx, figures)
     _failures(doc, ordered)
+    _cite(doc, ctx, out)
     doc.heading("How to read this report")
     doc.bullets(_HOW_TO_READ)
     (out / "index.md").write_text(doc.markdown(out), encoding="utf-8")
