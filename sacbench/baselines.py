@@ -323,7 +323,9 @@ def _curves(curves: list[Any], num_seeds: int, path: Path) -> list[list[dict[str
 
 
 def _checkpoints(rows_per_seed: list[Any], num_seeds: int, path: Path) -> list[list[dict[str, Any]]]:
-    """One list of rows with `CHECKPOINT_KEYS` per seed, validated."""
+    """One list of rows with `CHECKPOINT_KEYS` per seed, validated (``[]``: no seed kept any)."""
+    if not rows_per_seed:
+        return [[] for _ in range(num_seeds)]
     if len(rows_per_seed) != num_seeds:
         raise BaselineError(
             f"{path}: field 'checkpoints' must hold one list per seed ({num_seeds}), has {len(rows_per_seed)}"

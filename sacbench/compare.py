@@ -336,7 +336,8 @@ def machine_name(hardware: dict[str, object]) -> str:
     """``Intel Xeon ... (2 CPUs)`` or ``... + NVIDIA H100``: what a wall-clock result depends on."""
     gpus = hardware.get("gpus") or []
     names = ", ".join(str(g.get("name")) for g in gpus if isinstance(g, dict)) if isinstance(gpus, list) else ""
-    cpus = hardware.get("num_usable_cpus")
+    # The machine's CPUs, not the process's: a run pinned or started under taskset may use fewer.
+    cpus = hardware.get("num_logical_cpus") or hardware.get("num_usable_cpus")
     return f"{hardware.get('cpu_model', '?')}" + (f" ({cpus} CPUs)" if cpus else "") + (f" + {names}" if names else "")
 
 
@@ -482,6 +483,10 @@ def identity_obstacles(runs: Sequence[RunRecord], baseline: Baseline) -> list[st
     threads = {_thread_setting(r.provenance.get("threads")) for r in runs}
     if threads != {_thread_setting(baseline.provenance.get("threads"))}:
         found.append("another thread setting")
+    # XLA sizes its thread pool by the cores a process may use when it starts: pinning is a thread setting too.
+    pinned = {_pinning([r.provenance.get("cpu_pinning")]) for r in runs}
+    if pinned != {_pinning(baseline.provenance.get("cpu_pinning") or [None])}:
+        found.append("another CPU pinning")
     try:
         preset = get_preset(runs[0].preset)
         found += [f"the preset's {s} follows the wall clock" for s in preset.wall_clock_schedules(Scale(runs[0].scale))]
@@ -515,13 +520,13 @@ def learning_identity(runs: Sequence[RunRecord], baseline: Baseline) -> str:
         where = "the baseline" if have_ours else "these runs" if have_theirs else "these runs or the baseline"
         return f"learning identity: not checkable (no learning fingerprints in {where})"
     obstacles = identity_obstacles(runs, baseline)
-    same, diverged = [], []
+    same, apart = [], []
     for seed, ours, theirs in pairs:
         agreed, divergence = first_divergence(ours, theirs)
         if divergence is None:
             same.append((seed, agreed))
         else:
-            diverged.append(
+            apart.append(
                 f"seed {seed} from checkpoint {divergence.checkpoint} ({divergence.env_steps:,} env steps;"
                 f" {', '.join(divergence.parts)} differ)"
             )
@@ -531,11 +536,11 @@ def learning_identity(runs: Sequence[RunRecord], baseline: Baseline) -> str:
             f"learning identical to the baseline on seed(s) {', '.join(str(s) for s, _ in same)} up to"
             f" {min(a for _, a in same):,} env steps"
         )
-    if diverged:
-        parts.append("learning diverged from the baseline on " + "; ".join(diverged))
+    if apart:
+        parts.append("learning diverged from the baseline on " + "; ".join(apart))
     if obstacles:
         parts.append("identity is not expected: " + "; ".join(obstacles))
-    elif diverged:
+    elif apart:
         parts.append("identity was expected (same CPU model, packages and thread setting): a change in the code path")
     return "; ".join(parts)
 

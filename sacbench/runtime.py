@@ -146,6 +146,8 @@ class CpuPinning:
 
     cores: tuple[int, ...]
     """The cores every thread of the run may use (the claimed one when pinned)."""
+    allowed: tuple[int, ...]
+    """The process's affinity before the run (what it may use apart from pinning)."""
     pinned: bool
     """Whether every thread is bound to the one core this process claimed."""
     reason: str
@@ -240,16 +242,17 @@ def one_core(on_wait: Callable[[str], None] | None = None) -> Iterator[CpuPinnin
         The affinity in effect, for the run's provenance.
     """
     if not hasattr(os, "sched_setaffinity") or not Path("/proc/self/task").is_dir():
-        yield CpuPinning((), False, "not pinned: this OS has no per-thread CPU affinity")
+        yield CpuPinning((), (), False, "not pinned: this OS has no per-thread CPU affinity")
         return
     allowed = os.sched_getaffinity(0)
+    cores = tuple(sorted(allowed))
     if not pinning_requested():
-        yield CpuPinning(tuple(sorted(allowed)), False, f"not pinned: {PIN_ENV_VAR}=off")
+        yield CpuPinning(cores, cores, False, f"not pinned: {PIN_ENV_VAR}=off")
         return
-    core, fd = claim_core(tuple(sorted(allowed)), core_lock_dir(), on_wait=on_wait)
+    core, fd = claim_core(cores, core_lock_dir(), on_wait=on_wait)
     try:
         _bind_threads({core})
-        yield CpuPinning((core,), True, f"claimed core {core} of {_ranges(tuple(sorted(allowed)))}")
+        yield CpuPinning((core,), cores, True, f"claimed core {core} of {_ranges(cores)}")
     finally:
         _bind_threads(allowed)
         os.close(fd)

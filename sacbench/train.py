@@ -728,6 +728,8 @@ def _train(config: RunConfig, pinning: CpuPinning) -> RunRecord:
     eval_s = time.perf_counter() - eval_start
 
     environment = to_jsonable(collect_environment())
+    if pinning.allowed:  # what the process may use, not the one core the run was bound to
+        environment["hardware"]["num_usable_cpus"] = len(pinning.allowed)
     environment.update(
         threads=to_jsonable(threads),
         cpu_pinning=to_jsonable(pinning),

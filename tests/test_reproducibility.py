@@ -67,6 +67,8 @@ def test_a_sac_run_holds_one_core_and_records_it(alone: RunRecord) -> None:
     assert alone.status is RunStatus.OK, alone.error
     pinning = alone.provenance["cpu_pinning"]
     assert pinning["pinned"] is True and len(pinning["cores"]) == 1, pinning
+    assert pinning["allowed"] == sorted(os.sched_getaffinity(0))  # given back after the run
+    assert alone.provenance["hardware"]["num_usable_cpus"] == len(pinning["allowed"])  # the process's, not the core
     assert alone.timing.cpu_share <= 1.05, alone.timing
 
 
