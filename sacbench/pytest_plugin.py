@@ -92,16 +92,10 @@ def parse_positive_int(text: str) -> int:
 
 
 def parse_confirm(text: str) -> int:
-    """``--sacbench-confirm``: a number of fresh seeds, 0 to turn confirmation off."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(
-            f"--sacbench-confirm {text!r}: expected a number of fresh seeds (3), or 0 for no confirmation"
-        )
-    return value
+    """``--sacbench-confirm``: a number of fresh seeds, 0 to turn confirmation off (the CLI's parser)."""
+    from sacbench.cli import non_negative_int
+
+    return non_negative_int(text)
 
 
 def _parse_override(text: str) -> tuple[str, Any]:

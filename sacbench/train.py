@@ -288,9 +288,14 @@ class RunState:
     _last_row_steps: int = 0
     _last_row_grad: int = 0
     _last_row_episode: int = 0
+    _next_checkpoint: int = 0
+    """Env steps of the next checkpoint (set from the number of envs; read at every env step)."""
     _bar: Any = None
     _bar_time: float = 0.0
     _line_time: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._next_checkpoint = checkpoint_interval(self.params.num_envs)
 
     def start_clock(self) -> None:
         """Start the budget clock (and the progress bar) when ``learn`` starts."""
@@ -328,7 +333,7 @@ class RunState:
         # The action-space schedule is read by the env adapter at every step.  The learning-rate
         # schedule is read by the agent through SB3's progress (`run_schedules_on_budget`).
         self.venv.action_scale = self.bounds_schedule(self.progress())
-        if model.num_timesteps >= (len(self.checkpoints) + 1) * checkpoint_interval(self.params.num_envs):
+        if model.num_timesteps >= self._next_checkpoint:
             self.add_checkpoint(model)
         due = (
             model.num_timesteps - self._last_row_steps >= self.config.curve_every_steps
@@ -407,6 +412,7 @@ class RunState:
                 "fingerprint": agent_fingerprints(model, obs_stats),
             }
         )
+        self._next_checkpoint += checkpoint_interval(self.params.num_envs)
 
     def close_bar(self) -> None:
         """Close the progress bar, if any."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import replace
 
+import pytest
+
 from sacbench.tasks import TaskSpec, get_task
 from sacbench.tasks.velocity import CommandsCfg, EventsCfg
 
@@ -54,3 +56,17 @@ def quiet_task(name: str, command: tuple[float, float, float] | None = None, **c
             ),
         )
     return replace(task, cfg=cfg)
+
+
+@pytest.fixture
+def nudged_rewards(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A planted change in learning: every reward the agent sees is 1e-6 larger (episode returns barely move)."""
+    from sacbench.bounds import BatchedVecEnv
+
+    step_wait = BatchedVecEnv.step_wait
+
+    def nudged(self: BatchedVecEnv) -> tuple[object, ...]:
+        obs, rewards, dones, infos = step_wait(self)
+        return obs, rewards + 1e-6, dones, infos
+
+    monkeypatch.setattr(BatchedVecEnv, "step_wait", nudged)

@@ -289,15 +289,19 @@ def test_sigterm_keeps_finished_records_and_writes_the_report(bench: pytest.Pyte
     assert f"({len(finished)} finished)" in (session / "index.md").read_text()
 
 
+SMALL_SAC_SESSION = [
+    "-p", "no:cacheprovider", "--sacbench-presets", "sac_tuned", "-k", "a1-flat", "--sacbench-seeds", "3",
+    "--sacbench-budget", "4s", "--sacbench-eval-episodes", "8", "--sacbench-bootstrap-reps", "500",
+    # a small SAC, one compiled update: the point is the bounds, not the network
+    "--sacbench-set", "num_envs=16", "--sacbench-set", "net_arch=[64,64]", "--sacbench-set", "batch_size=128",
+    "--sacbench-set", "gradient_steps=1", "--sacbench-set", "policy_delay=1",
+]  # fmt: skip
+"""Three seeds of a small SAC on A1 flat, 4 s each: the sessions of the planted-regression tests."""
+
+
 def test_planted_regression_is_caught(bench: pytest.Pytester) -> None:
     """A deliberately broken preset (the post's bug put back: sac_tuned on the [-100, 100] box)."""
-    common = [
-        "-p", "no:cacheprovider", "--sacbench-presets", "sac_tuned", "-k", "a1-flat", "--sacbench-seeds", "3",
-        "--sacbench-budget", "4s", "--sacbench-eval-episodes", "8", "--sacbench-bootstrap-reps", "500",
-        # a small SAC, one compiled update: the point is the bounds, not the network
-        "--sacbench-set", "num_envs=16", "--sacbench-set", "net_arch=[64,64]", "--sacbench-set", "batch_size=128",
-        "--sacbench-set", "gradient_steps=1", "--sacbench-set", "policy_delay=1",
-    ]  # fmt: skip
+    common = SMALL_SAC_SESSION
     good = bench.runpytest_subprocess(*common, "--sacbench-update-baselines")
     assert good.ret == 0, good.stdout.str()
     bench.makeconftest(
@@ -337,12 +341,7 @@ def test_a_first_stage_regression_the_confirmation_does_not_repeat_passes(bench:
     where the clock stops them), so that the confirmation reads no regression for certain rather than
     with the test's 95 %.
     """
-    common = [
-        "-p", "no:cacheprovider", "--sacbench-presets", "sac_tuned", "-k", "a1-flat", "--sacbench-seeds", "3",
-        "--sacbench-budget", "4s", "--sacbench-eval-episodes", "8", "--sacbench-bootstrap-reps", "500",
-        "--sacbench-set", "num_envs=16", "--sacbench-set", "net_arch=[64,64]", "--sacbench-set", "batch_size=128",
-        "--sacbench-set", "gradient_steps=1", "--sacbench-set", "policy_delay=1",
-    ]  # fmt: skip
+    common = SMALL_SAC_SESSION
     assert bench.runpytest_subprocess(*common, "--sacbench-update-baselines").ret == 0
     bench.makeconftest(
         """

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from sacbench.bounds import BatchedVecEnv
 from sacbench.cli import main as cli_main
 from sacbench.records import load_runs, save_run
 from sacbench.train import Budget, RunConfig, train
@@ -45,16 +44,9 @@ def test_a_rerun_of_a_report_learns_identically(
 
 
 def test_a_changed_code_path_shows_where_learning_diverged(
-    report: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    report: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], nudged_rewards: None
 ) -> None:
     """Planted: every reward the agent sees is 1e-6 larger."""
-    step_wait = BatchedVecEnv.step_wait
-
-    def nudged(self: BatchedVecEnv) -> tuple[object, ...]:
-        obs, rewards, dones, infos = step_wait(self)
-        return obs, rewards + 1e-6, dones, infos
-
-    monkeypatch.setattr(BatchedVecEnv, "step_wait", nudged)
     assert cli_main(["reproduce", str(report), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "learning diverged from the original on seed 0 from checkpoint 0 (16,384 env steps; " in out

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from sacbench.baselines import build_baseline
-from sacbench.bounds import BatchedVecEnv
 from sacbench.compare import compare_runs
 from sacbench.fingerprint import checkpoint_interval
 from sacbench.records import RunRecord, RunStatus
@@ -100,16 +99,9 @@ def test_a_slower_run_of_the_same_seed_learns_identically_and_the_gate_says_so(
 
 
 def test_a_change_in_what_the_agent_learns_from_is_found_at_its_first_checkpoint(
-    lock_dir: Path, alone: RunRecord, monkeypatch: pytest.MonkeyPatch
+    lock_dir: Path, alone: RunRecord, nudged_rewards: None
 ) -> None:
     """A planted change: every reward the agent sees is 1e-6 larger (the episode returns barely move)."""
-    step_wait = BatchedVecEnv.step_wait
-
-    def nudged(self: BatchedVecEnv) -> tuple[object, ...]:
-        obs, rewards, dones, infos = step_wait(self)
-        return obs, rewards + 1e-6, dones, infos
-
-    monkeypatch.setattr(BatchedVecEnv, "step_wait", nudged)
     changed = train(_config())
     assert changed.status is RunStatus.OK, changed.error
     assert [row["env_steps"] for row in changed.checkpoints] == [row["env_steps"] for row in alone.checkpoints]
