@@ -2,7 +2,7 @@
 
     .venv-isaaclab/bin/python benchmarks/fidelity.py [--tasks a1-flat ...] [--envs 16] [--steps 200] [--out DIR]
 
-Needs the Isaac Lab venv (README: Isaac Lab on the CPU).  Per task, in a process of its own (Isaac
+Needs the Isaac Lab venv (docs/gpu.md: Isaac Lab on the CPU).  Per task, in a process of its own (Isaac
 Lab allows one env per process):
 
 1. The real Isaac Lab env (Newton MJWarp on the CPU, sacbench's assets, observation noise off) steps

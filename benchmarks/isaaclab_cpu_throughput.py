@@ -2,7 +2,7 @@
 
     .venv-isaaclab/bin/python benchmarks/isaaclab_cpu_throughput.py [--envs 16 64 256] [--tasks a1-flat ...]
 
-Needs the Isaac Lab venv (README: Isaac Lab on the CPU).  For each task and batch size, one after
+Needs the Isaac Lab venv (docs/gpu.md: Isaac Lab on the CPU).  For each task and batch size, one after
 the other on the same machine and in one invocation:
 
 - ``isaaclab``: the real Isaac Lab env (Newton MJWarp on Warp's CPU device, sacbench's assets), built

@@ -1,4 +1,4 @@
-"""Do two MuJoCo versions give the mirror the same physics?  (README, "The embedded CPU backend".)
+"""Do two MuJoCo versions give the mirror the same physics?  (docs/mirror.md.)
 
 Run once per MuJoCo version, then compare::
 

@@ -297,7 +297,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from sacbench.compare import Verdict
+    from sacbench.compare import Verdict, verdict_lines
     from sacbench.session import gate, load_confirmations, load_session_records
 
     records = load_session_records(Path(args.dir))
@@ -305,8 +305,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     comparisons, _ = gate(
         records, Path(args.baselines), args.rule, args.bootstrap_seed, args.reps, confirmations=confirmations
     )
-    for c in comparisons:
-        print(f"{c.line}: {c.reason}")
+    for text, _ in verdict_lines(comparisons, args.rule.statistic):  # the terminal summary's lines, uncoloured
+        print(text)
     regressed = [c for c in comparisons if c.verdict is Verdict.REGRESSED]
     return 1 if regressed else 0
 

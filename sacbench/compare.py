@@ -1,6 +1,6 @@
 """The baseline gate: per task and preset, ``improved``, ``unchanged``, ``regressed`` or ``inconclusive``.
 
-The test (README, "The gate"): for each gated metric (the evaluation return; on rough terrain also
+The test (docs/gate.md): for each gated metric (the evaluation return; on rough terrain also
 the curriculum level averaged over the last 10 % of training), an exact permutation test of
 ``stat(tonight) - stat(baseline)`` over the seeds, one-sided each way.  Permutation tests hold their
 false-alarm rate at any seed count and for any distribution of returns (Colas et al. 2019, "A
@@ -44,8 +44,9 @@ from typing import Any
 import numpy as np
 
 from sacbench import metrics
-from sacbench.algos import Scale, get_preset
+from sacbench.algos import PRESETS, Scale, get_preset
 from sacbench.baselines import Baseline, gated_metrics, group_runs, overrides_of, stat_key
+from sacbench.bounds import BoundsMode
 from sacbench.fingerprint import first_divergence
 from sacbench.records import RunRecord, RunStatus, usable
 from sacbench.stats import (
@@ -68,6 +69,66 @@ class Verdict(enum.StrEnum):
     UNCHANGED = "unchanged"
     REGRESSED = "regressed"
     INCONCLUSIVE = "inconclusive"
+
+
+@dataclass(frozen=True)
+class VerdictLook:
+    """How a verdict reads and is coloured: one answer for the report, the terminal and ``sacbench compare``."""
+
+    label: str
+    """``improved``; for a negative control ``control improved``."""
+    meaning: str
+    """What the verdict says about the effect the suite shows, where the label alone would mislead ('' if not)."""
+    css_class: str
+    """The report's class of the verdict cell."""
+    colour: str | None
+    """pytest's terminal markup (``red``, ``green``, ``yellow``), or ``None`` for plain text."""
+
+    @property
+    def text(self) -> str:
+        """``control improved: the bound effect shrank (...)``, or the label alone."""
+        return f"{self.label}: {self.meaning}" if self.meaning else self.label
+
+
+_LOOKS = {
+    Verdict.REGRESSED: VerdictLook("regressed", "", "regressed", "red"),
+    Verdict.IMPROVED: VerdictLook("improved", "", "improved", "green"),
+    Verdict.UNCHANGED: VerdictLook("unchanged", "", "unchanged", None),
+    Verdict.INCONCLUSIVE: VerdictLook("inconclusive", "", "inconclusive", None),
+}
+LABEL_WIDTH = len("control regressed")
+"""The width of the verdict column of the terminal's lines, so that every item's name starts at one place."""
+
+
+def controlled_effect(preset: str) -> str | None:
+    """The effect a negative control stands for (``the bound effect``), or ``None`` for a preset that learns.
+
+    A negative control (`Preset.learns` false) is the half of an effect that must not learn:
+    ``sac_tuned_legacy`` is the tuned SAC in the legacy box, beside ``sac_tuned`` in the percentile
+    box.  Presets not registered here (preset files) count as learning, as in the report's figures.
+    """
+    found = PRESETS.get(preset)
+    if found is None or found.learns:
+        return None
+    return "the bound effect" if found.bounds.mode is BoundsMode.LEGACY else "the effect it controls for"
+
+
+def verdict_look(verdict: Verdict, preset: str) -> VerdictLook:
+    """The words and colour of ``verdict`` for ``preset``.
+
+    A negative control reads the other way round: its ``improved`` (it learned more than its
+    baseline) means the effect it controls for shrank, which is no win, and its ``regressed`` that
+    the effect grew, which is no failure of the recipes.  Both are drawn as a warning; the gate
+    itself is unchanged (a ``regressed`` control still fails the session, as any change of a
+    return does).
+    """
+    effect = controlled_effect(preset)
+    if effect is None or verdict not in (Verdict.IMPROVED, Verdict.REGRESSED):
+        return _LOOKS[verdict]
+    more = verdict is Verdict.IMPROVED
+    change, side = ("shrank", "above") if more else ("grew", "below")
+    meaning = f"{effect} {change} (the negative control scored {side} its baseline)"
+    return VerdictLook(f"control {verdict.value}", meaning, "control", "yellow")
 
 
 _RULE = re.compile(r"^(?P<stat>iqm|median|mean)(?::(?P<value>\d+(?:\.\d+)?)(?P<percent>%?))?(?:@(?P<alpha>0?\.\d+))?$")
@@ -193,6 +254,8 @@ class Attribution:
             )
         else:
             parts.append("learning at matched samples: not measurable (no training episode in common)")
+        if self.cause is Cause.THROUGHPUT and self.learning is Verdict.UNCHANGED:
+            parts.append("the same learning curve, cut by the budget at another sample count")
         return f"moved: {self.cause.value} ({'; '.join(parts)})"
 
 
@@ -221,9 +284,55 @@ class Comparison:
         return f"{self.num_current} seeds vs {base}"
 
     @property
+    def look(self) -> VerdictLook:
+        """The verdict's words and colour (`verdict_look`)."""
+        return verdict_look(self.verdict, self.preset)
+
+    @property
     def line(self) -> str:
-        """The verdict line of the terminal and the report."""
-        return f"{self.verdict.value:>12}  {self.task} / {self.preset}  ({self.seeds})"
+        """The verdict line of the terminal and of ``sacbench compare``.
+
+        ``unchanged  a1-flat / ppo_sb3  (5 seeds vs 5)``; a negative control's line adds what its verdict means.
+        """
+        meaning = f": {self.look.meaning}" if self.look.meaning else ""
+        return f"{self.look.label:>{LABEL_WIDTH}}  {self.task} / {self.preset}  ({self.seeds}){meaning}"
+
+    def details(self, statistic: str) -> list[str]:
+        """What the verdict rests on, one sentence each, in the words of the report's details column.
+
+        Each gated metric's test (its ``statistic`` difference with the baseline, p-value, the change
+        it detects), what moved (`Attribution.describe`: throughput and learning at matched samples),
+        whether learning was identical, and for a confirmed item its first stage.  An item with no
+        test says why not (its reason).
+        """
+        found = [m.describe(statistic) for m in self.metrics]
+        found += [self.attribution.describe()] if self.attribution is not None else []
+        found += [self.identity] if self.identity is not None else []
+        if self.first_stage is not None:
+            first = self.first_stage
+            found.append(
+                f"first stage {first.verdict.value} on {first.num_current} seeds; this verdict is the"
+                f" confirmation's on {self.num_current} fresh seeds"
+            )
+        return found or [self.reason]
+
+
+def verdict_lines(comparisons: Sequence[Comparison], statistic: str) -> list[tuple[str, dict[str, bool]]]:
+    """The verdicts as the terminal summary and ``sacbench compare`` print them, with pytest's colour markup.
+
+    Per item its `Comparison.line`, coloured by `verdict_look`, and beneath it its
+    `Comparison.details`, so an ``unchanged`` night on a faster machine says that throughput rose;
+    then every regression with its whole reason (why the session fails).
+    """
+    lines: list[tuple[str, dict[str, bool]]] = []
+    indent = " " * (LABEL_WIDTH + 2)
+    for c in comparisons:
+        lines.append((c.line, {c.look.colour: True} if c.look.colour else {}))
+        lines += [(f"{indent}{detail}", {}) for detail in c.details(statistic)]
+    for c in comparisons:
+        if c.verdict is Verdict.REGRESSED:
+            lines.append((f"REGRESSED {c.task} / {c.preset}: {c.reason}", {"red": True, "bold": True}))
+    return lines
 
 
 def confirm(first: Comparison, second: Comparison) -> Comparison:
@@ -363,7 +472,7 @@ def _incomparable(  # noqa: PLR0911 (one return per reason, in the order a user 
     if protocols - {baseline.eval_protocol}:
         return (
             f"evaluation differs: baseline protocol {baseline.eval_protocol}, runs {sorted(protocols)}"
-            " (re-make the baseline: README, 'Baselines')"
+            " (re-make the baseline: docs/results.md, 'Baselines')"
         )
     if (differs := cpu_share_differs(good, baseline)) is not None:
         return differs
@@ -433,7 +542,7 @@ def cpu_share_differs(runs: Sequence[RunRecord], baseline: Baseline) -> str | No
     shares = [r.timing.cpu_share for r in runs]
     now = float(np.mean(shares)) if shares else math.nan
     stored = baseline.throughput.get(metrics.CPU_SHARE)
-    fix = "re-make the baseline with this sacbench, one core per run (README, 'Baselines')"
+    fix = "re-make the baseline with this sacbench, one core per run (docs/results.md, 'Baselines')"
     if not stored:
         if now > 1.0 + CPU_SHARE_TOLERANCE or any((r.provenance.get("cpu_pinning") or {}).get("pinned") for r in runs):
             return (
@@ -662,8 +771,11 @@ def attribute(
 ) -> Attribution | None:
     """Throughput and learning at matched samples, tonight against the baseline (``None``: not stored).
 
-    The cause names what moved in the verdict's direction: a machine that got faster does not
-    explain a regression (for ``unchanged`` and ``inconclusive``, any significant move counts).
+    The cause names what moved in the verdict's direction (for ``unchanged`` and ``inconclusive``,
+    any significant move counts).  One exception: where learning at matched samples is measured and
+    unchanged, a significant change of throughput is the cause in either direction.  A wall-clock
+    budget then cuts the same learning curve at another sample count, and a return need not rise with
+    samples: a faster machine can lower it (A1 rough ``ppo_sb3``, pinned, docs/results.md).
     """
     if not baseline.throughput.get(metrics.ENV_FPS):
         return None
@@ -683,13 +795,15 @@ def attribute(
         tolerance = rule.tolerance_for(runs[0].task, metrics.EVAL_RETURN)
         learning = verdict_of(permutation_test(now, base, rule.statistic), level, tolerance)
         values = (float(np.mean(now)), float(np.mean(base)))
-    moved = {verdict} if verdict in (Verdict.IMPROVED, Verdict.REGRESSED) else {Verdict.IMPROVED, Verdict.REGRESSED}
+    changes = {Verdict.IMPROVED, Verdict.REGRESSED}
+    moved = {verdict} if verdict in changes else changes
+    cut_elsewhere = learning is Verdict.UNCHANGED and throughput in changes
     cause = {
         (True, True): Cause.BOTH,
         (True, False): Cause.THROUGHPUT,
         (False, True): Cause.LEARNING,
         (False, False): Cause.NOTHING,
-    }[(throughput in moved, learning in moved)]
+    }[(throughput in moved or cut_elsewhere, learning in moved)]
     machine = (
         machine_name(runs[0].provenance.get("hardware") or {}),
         machine_name(baseline.provenance.get("hardware") or {}),

@@ -5,22 +5,30 @@
 
 - ``history.csv``: one row per session x backend x scale x task x preset x budget: date, commit,
   seeds, IQM eval return with its 95 % CI (the report's computation, `stat_key`), mean env steps
-  and gradient steps per second, the machine and its load, the session's verdict and what moved;
-- ``history.png`` and a self-contained ``index.html``: per series, the IQM with its CI by session
-  (labelled with date and commit, coloured by verdict), the throughput trend, and flagged shifts.
+  and gradient steps per second, the machine and its load, the session's verdict and what moved,
+  and whether the session is an experiment (`is_experiment`);
+- ``history.png``: per series with several sessions, the IQM with its CI by session (labelled with
+  date and commit, coloured by verdict), the throughput trend, and flagged shifts;
+- ``index.html`` (self-contained, `sacbench.history_page`): what the latest night did, a filter by
+  task and preset, those plots, and one table for the series with a single session.
 
-A shift is flagged where a session differs from the sessions just before it (up to `WINDOW`
+A shift is flagged where a session differs from the nights just before it (up to `WINDOW`
 pooled, the same budget) by the permutation test the gate uses, at `SHIFT_LEVEL`: in the return
 (``return down`` / ``return up``) or in env steps per second (``throughput down`` / ``up``).  Like
 mjlab's nightly page it is commit-tagged; like asv it flags steps; unlike both it carries each
 point's confidence interval and says whether speed or learning moved.
+
+Experiments (sessions whose records declare a planted fault) are drawn, hollow, but are no night:
+they are left out of the trend line, the y-range and the windows that later sessions are tested
+against.  The y-range is also robust to a night far from the others (`robust_limits`): such a
+point is drawn at the edge with its value.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,18 +40,24 @@ import pandas as pd
 
 from sacbench import metrics
 from sacbench.baselines import stat_key
+from sacbench.history_page import NO_VERDICT, NO_VERDICT_COLOR, VERDICT_COLORS, SeriesKey, render_page
 from sacbench.records import RunRecord, load_runs, usable
-from sacbench.report import VERDICTS_FILE, Document, _plt
+from sacbench.report import VERDICTS_FILE, _plt
 from sacbench.stats import DEFAULT_REPS, aggregate_metrics, permutation_test
 
 WINDOW = 3
-"""Previous sessions pooled when flagging a shift."""
+"""Previous nights (experiments left out) pooled when flagging a shift."""
 SHIFT_LEVEL = 0.05
 """One-sided level of a shift flag."""
-VERDICT_COLORS = {"improved": "#0a7d28", "unchanged": "#555555", "regressed": "#b00020", "inconclusive": "#d9a400"}
-
-SeriesKey = tuple[str, str, str, str, float]
-"""``(backend, scale, task, preset, budget seconds)``: sessions are only compared within one."""
+FENCE = 3.0
+"""Tukey's "far out" fence: a point more than this many spreads beyond the quartiles is left out of
+the y-range (`robust_limits`)."""
+PAD = 0.12
+"""Share of the y-span added above and below the kept points (room for a shift triangle over a CI)."""
+MAX_TICK_LABELS = 8
+"""Sessions labelled under a panel at most (the labels of more would overlap)."""
+TREND_COLOR = "#999999"
+THROUGHPUT_COLOR = "#1f77b4"
 
 
 @dataclass(frozen=True)
@@ -153,11 +167,25 @@ def session_points(
     return points
 
 
+def is_experiment(point: Point) -> bool:
+    """Whether a point is an experiment rather than a night: its session's records declare a planted fault.
+
+    `benchmarks/plants.py` writes the fault's name into every record of a planted session
+    (``provenance.plant``), so the rule reads that recorded fact and not the session's folder name:
+    a planted session is recognised under any name, and a night is never taken for one by its name.
+    """
+    return point.plant is not None
+
+
 def shift_flags(series: Sequence[Point]) -> list[list[str]]:
-    """Per point (in date order): the shifts against the up-to-`WINDOW` points before it."""
+    """Per point (in date order): the shifts against the up-to-`WINDOW` nights before it.
+
+    Experiments are tested against the nights before them (so a planted fault shows its shift) but
+    never pooled into a later session's window: a planted -350 would flag the next night as ``up``.
+    """
     flags: list[list[str]] = []
     for i, point in enumerate(series):
-        before = series[max(0, i - WINDOW) : i]
+        before = [p for p in series[:i] if not is_experiment(p)][-WINDOW:]
         found: list[str] = []
         if before:
             for name, now, then in (
@@ -175,6 +203,58 @@ def shift_flags(series: Sequence[Point]) -> list[list[str]]:
     return flags
 
 
+@dataclass(frozen=True)
+class Series:
+    """One backend x scale x task x preset x budget over its sessions."""
+
+    key: SeriesKey
+    points: tuple[Point, ...]
+    """In date order (then session name)."""
+    flags: tuple[tuple[str, ...], ...]
+    """Per point, its shift flags (`shift_flags`)."""
+
+
+@dataclass(frozen=True)
+class History:
+    """Every series of the sessions below a reports folder."""
+
+    series: tuple[Series, ...]
+    """Sorted by key."""
+    num_sessions: int
+    copies: int
+    """Records left out because an earlier session holds the same record (`_without_copies`)."""
+
+    def frame(self) -> pd.DataFrame:
+        """The history table (``history.csv``): one row per series and session, by series then date."""
+        rows = [_row(s.key, p, f) for s in self.series for p, f in zip(s.points, s.flags, strict=True)]
+        return pd.DataFrame(rows)
+
+
+def read_history(root: Path, out: Path | None = None, *, seed: int = 0, reps: int = DEFAULT_REPS) -> History:
+    """Every session folder below ``root`` (but none below ``out``), read into series with their shifts.
+
+    Raises:
+        FileNotFoundError: If ``root`` does not exist.
+        ValueError: If no session folder with run records is found.
+    """
+    out = out or root / "history"
+    sessions = [s for s in discover_sessions(root) if out not in s.parents and s != out]
+    if not sessions:
+        raise ValueError(f"{root}: no session folder with run records (<session>/runs/*.json) below it")
+    points: dict[SeriesKey, list[Point]] = defaultdict(list)
+    kept, copies = _without_copies(sessions)
+    for folder, records in kept:
+        name = folder.name if folder == root else folder.relative_to(root).as_posix()
+        for point in session_points(folder, records, seed, reps, name=name):
+            points[point.key].append(point)
+    series = []
+    for key, found in sorted(points.items()):
+        found.sort(key=lambda p: (p.date, p.session))
+        flags = tuple(tuple(f) for f in shift_flags(found))
+        series.append(Series(key, tuple(found), flags))
+    return History(tuple(series), len(sessions), copies)
+
+
 def build_history(
     root: Path, out: Path | None = None, *, seed: int = 0, reps: int = DEFAULT_REPS
 ) -> tuple[Path, pd.DataFrame]:
@@ -188,25 +268,15 @@ def build_history(
         ValueError: If no session folder with run records is found.
     """
     out = out or root / "history"
-    sessions = [s for s in discover_sessions(root) if out not in s.parents and s != out]
-    if not sessions:
-        raise ValueError(f"{root}: no session folder with run records (<session>/runs/*.json) below it")
-    series: dict[SeriesKey, list[Point]] = defaultdict(list)
-    kept, copies = _without_copies(sessions)
-    for folder, records in kept:
-        name = folder.name if folder == root else folder.relative_to(root).as_posix()
-        for point in session_points(folder, records, seed, reps, name=name):
-            series[point.key].append(point)
-    rows = []
-    for key, points in sorted(series.items()):
-        points.sort(key=lambda p: (p.date, p.session))
-        for point, flags in zip(points, shift_flags(points), strict=True):
-            rows.append(_row(key, point, flags))
-    frame = pd.DataFrame(rows)
+    history = read_history(root, out, seed=seed, reps=reps)
+    frame = history.frame()
     out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out / "history.csv", index=False)
-    figure = plot_history(series, frame, out / "history.png")
-    (out / "index.html").write_text(_document(root, frame, figure, len(sessions), copies).html(), encoding="utf-8")
+    plotted = [s for s in history.series if len(s.points) > 1]  # one point is a table row, not a plot
+    plot_history(plotted, out / "history.png")
+    figures = {s.key: series_png(s) for s in plotted}
+    page = render_page(f"sacbench history of {root}", frame, figures, _notes(history, frame))
+    (out / "index.html").write_text(page, encoding="utf-8")
     return out, frame
 
 
@@ -234,7 +304,7 @@ def _without_copies(sessions: Sequence[Path]) -> tuple[list[tuple[Path, list[Run
     return kept, copies
 
 
-def _row(key: SeriesKey, point: Point, flags: list[str]) -> dict[str, Any]:
+def _row(key: SeriesKey, point: Point, flags: Sequence[str]) -> dict[str, Any]:
     backend, scale, task, preset, budget = key
     return {
         "session": point.session,
@@ -257,86 +327,258 @@ def _row(key: SeriesKey, point: Point, flags: list[str]) -> dict[str, Any]:
         "moved": point.moved or "",
         "shifts": ", ".join(flags),
         "plant": point.plant or "",
+        "experiment": is_experiment(point),
     }
 
 
-def plot_history(series: dict[SeriesKey, list[Point]], frame: pd.DataFrame, path: Path) -> Path:
-    """Per series: IQM with CI by session (verdict colours, shift triangles), and env steps per second."""
+# ------------------------------------------------------------------------------------ y-ranges
+
+
+def robust_limits(centers: np.ndarray, lows: np.ndarray, highs: np.ndarray, k: float = FENCE) -> tuple[float, float]:
+    """Axis limits that hold every point within Tukey's fence, with its interval, and no point beyond it.
+
+    The spread is the larger of the centers' interquartile range and the median interval width, so
+    that a few nights whose intervals overlap are never fenced off each other (two or three points
+    never are: their quartiles reach the farthest one).  A night far from the rest (a crash to -350
+    among returns of 5-10) falls beyond the fence; the caller draws it at the edge with its value.
+
+    Args:
+        centers: Shape ``(num_points,)``: each point's estimate (an IQM, a mean).
+        lows: Shape ``(num_points,)``: each point's interval's lower end.
+        highs: Shape ``(num_points,)``: each point's interval's upper end.
+        k: The fence, in spreads beyond the quartiles.
+
+    Returns:
+        ``(low, high)``, padded by `PAD` of the span (or by 1 where all points coincide).
+
+    Raises:
+        ValueError: If the three arrays differ in shape.
+    """
+    centers, lows, highs = (np.asarray(a, dtype=float) for a in (centers, lows, highs))
+    if not centers.shape == lows.shape == highs.shape:
+        raise ValueError(f"centers, lows, highs: expected one shape, got {centers.shape}, {lows.shape}, {highs.shape}")
+    finite = np.isfinite(centers) & np.isfinite(lows) & np.isfinite(highs)
+    if not finite.any():
+        return -1.0, 1.0
+    centers, lows, highs = centers[finite], lows[finite], highs[finite]
+    q1, q3 = np.quantile(centers, [0.25, 0.75])
+    spread = max(float(q3 - q1), float(np.median(highs - lows)))
+    inside = (centers >= q1 - k * spread) & (centers <= q3 + k * spread)
+    low, high = float(lows[inside].min()), float(highs[inside].max())
+    pad = PAD * (high - low) if high > low else 1.0
+    return low - pad, high + pad
+
+
+def _nights(points: Sequence[Point]) -> list[Point]:
+    """The points that are not experiments (all of them if every one is: a page needs some range)."""
+    return [p for p in points if not is_experiment(p)] or list(points)
+
+
+def return_limits(points: Sequence[Point]) -> tuple[float, float]:
+    """The y-range of a series' return panel: its nights' IQMs and CIs (`robust_limits`), experiments left out."""
+    iqm = np.array([p.iqm for p in _nights(points)])  # (num_nights, 3): point, low, high
+    return robust_limits(iqm[:, 0], iqm[:, 1], iqm[:, 2])
+
+
+def throughput_limits(points: Sequence[Point]) -> tuple[float, float]:
+    """The y-range of a series' throughput panel: its nights' mean env steps per second and their runs' range."""
+    fps = [np.asarray(p.env_fps, dtype=float) for p in _nights(points)]
+    return robust_limits(
+        np.array([f.mean() for f in fps]), np.array([f.min() for f in fps]), np.array([f.max() for f in fps])
+    )
+
+
+def trend(points: Sequence[Point]) -> tuple[list[int], list[float]]:
+    """The trend line of a series' returns: the positions and IQMs of its nights, experiments left out."""
+    kept = [(i, p.iqm[0]) for i, p in enumerate(points) if not is_experiment(p)]
+    return [i for i, _ in kept], [y for _, y in kept]
+
+
+# ------------------------------------------------------------------------------------ figures
+
+
+def plot_history(series: Sequence[Series], path: Path) -> Path:
+    """Per series (those given, in order): IQM with CI by session, and env steps per second; one PNG."""
     plt = _plt()
-    keys = sorted(series)
-    fig, axes = plt.subplots(len(keys), 2, figsize=(13, 3.1 * len(keys)), squeeze=False)
-    for (ax_ret, ax_fps), key in zip(axes, keys, strict=True):
-        rows = frame[
-            (frame.backend == key[0]) & (frame.scale == key[1]) & (frame.task == key[2])
-            & (frame.preset == key[3]) & (frame.budget_s == key[4])
-        ].reset_index(drop=True)  # fmt: skip
-        x = np.arange(len(rows))
-        labels = [f"{d[5:10]} {d[11:16]}\n{c}" + (f"\n[{p}]" if p else "") for d, c, p in
-                  zip(rows.date, rows.commit, rows.plant, strict=True)]  # fmt: skip
-        lows, highs = rows.return_iqm - rows.return_ci_low, rows.return_ci_high - rows.return_iqm
-        ax_ret.plot(x, rows.return_iqm, color="#999999", linewidth=1, zorder=1)
-        for i, row in enumerate(rows.itertuples(index=False)):
-            color = VERDICT_COLORS.get(str(row.verdict), "#1f77b4")
-            ax_ret.errorbar(i, row.return_iqm, yerr=[[lows[i]], [highs[i]]], fmt="o", color=color, capsize=3)
-            _mark_shift(ax_ret, i, float(row.return_ci_high), str(row.shifts), "return")
-            if row.verdict in ("regressed", "improved") and row.moved:
-                ax_ret.annotate(f"moved: {row.moved}", (i, float(row.return_ci_low)), textcoords="offset points",
-                                xytext=(0, -12), ha="center", fontsize=7, color=color)  # fmt: skip
-        ax_ret.set_title(f"{key[2]} / {key[3]}  ({key[0]}/{key[1]}, {key[4]:g} s): eval return IQM [95 % CI]",
-                         fontsize=9)  # fmt: skip
-        fps = [np.array(p.env_fps) for p in sorted(series[key], key=lambda p: (p.date, p.session))]
-        for i, values in enumerate(fps):
-            ax_fps.scatter(np.full(values.size, i), values, s=10, color="#1f77b4", alpha=0.6)
-        ax_fps.plot(x, rows.env_steps_per_s, color="#1f77b4")
-        for i, row in enumerate(rows.itertuples(index=False)):
-            _mark_shift(ax_fps, i, float(np.max(fps[i])), str(row.shifts), "throughput")
-        ax_fps.set_title("env steps per second (runs and mean)", fontsize=9)
-        for ax in (ax_ret, ax_fps):
-            ax.set_xticks(x, labels, fontsize=7)
-            ax.grid(alpha=0.3)
-            ax.margins(x=0.08, y=0.15)
-    handles = [plt.Line2D([], [], marker="o", linestyle="", color=c, label=v) for v, c in VERDICT_COLORS.items()]
-    handles.append(plt.Line2D([], [], marker="o", linestyle="", color="#1f77b4", label="no verdict"))
-    handles.append(plt.Line2D([], [], marker="v", linestyle="", color="#b00020", label="shift flagged (down)"))
-    fig.legend(handles=handles, loc="upper center", ncol=len(handles), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (3.1 * len(keys))))
+    fig, axes = plt.subplots(max(len(series), 1), 2, figsize=(13, 3.6 * max(len(series), 1)), squeeze=False)
+    for (ax_ret, ax_fps), one in zip(axes, series, strict=False):
+        draw_series(ax_ret, ax_fps, one)
+    if not series:
+        for ax in axes[0]:
+            ax.set_axis_off()
+        axes[0][0].text(0.5, 0.5, "no series with several sessions yet", ha="center", transform=axes[0][0].transAxes)
+    fig.legend(handles=_legend_handles(plt), loc="upper center", ncol=4, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / (3.6 * max(len(series), 1))))
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 
 
-def _mark_shift(ax: Any, x: int, y: float, shifts: str, name: str) -> None:
-    """A triangle above the point where ``shifts`` flags ``name`` (down: red, up: green)."""
-    for flag in str(shifts).split(", "):
+def series_png(series: Series) -> bytes:
+    """One series' two panels as PNG bytes (the page embeds them one per series)."""
+    plt = _plt()
+    fig, (ax_ret, ax_fps) = plt.subplots(1, 2, figsize=(12.4, 3.7))
+    draw_series(ax_ret, ax_fps, series, titled=False)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def draw_series(ax_ret: Any, ax_fps: Any, series: Series, *, titled: bool = True) -> None:
+    """Draw a series' returns (``ax_ret``) and throughput (``ax_fps``) by session, experiments hollow.
+
+    Args:
+        ax_ret: The axes of the IQM of the eval return with its CI.
+        ax_fps: The axes of env steps per second (every run, and the nights' mean).
+        series: The series.
+        titled: Whether the return panel's title names the series (the page names it in a heading).
+    """
+    _draw_returns(ax_ret, series)
+    _draw_throughput(ax_fps, series)
+    _, _, task, preset, _ = series.key
+    name = f"{task} / {preset}  ({series.key[0]}/{series.key[1]}, {series.key[4]:g} s): " if titled else ""
+    ax_ret.set_title(f"{name}eval return IQM [95 % CI]", fontsize=9)
+    ax_fps.set_title("env steps per second (runs, and the nights' mean)", fontsize=9)
+    labels = _tick_labels(series.points)
+    for ax in (ax_ret, ax_fps):
+        ax.set_xticks(range(len(labels)), labels, fontsize=7)
+        ax.set_xlim(-0.5, len(labels) - 0.5)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.grid(alpha=0.3)
+
+
+def _draw_returns(ax: Any, series: Series) -> None:
+    low, high = return_limits(series.points)
+    ax.plot(*trend(series.points), color=TREND_COLOR, linewidth=1, zorder=1)
+    for i, (point, flags) in enumerate(zip(series.points, series.flags, strict=True)):
+        color, face = _colors(point)
+        value, ci_low, ci_high = point.iqm
+        if low <= value <= high:
+            bars = ax.errorbar(i, value, yerr=[[value - ci_low], [ci_high - value]], fmt="o", color=color,
+                               markerfacecolor=face, capsize=3, zorder=2)  # fmt: skip
+            if is_experiment(point):
+                bars.lines[2][0].set_linestyle("--")
+            _mark_shift(ax, i, min(ci_high, high), flags, "return")
+        else:
+            _mark_clipped(ax, i, point, value=value, limits=(low, high), flags=flags, name="return",
+                          num_points=len(series.points))  # fmt: skip
+    ax.set_ylim(low, high)
+
+
+def _draw_throughput(ax: Any, series: Series) -> None:
+    low, high = throughput_limits(series.points)
+    nights = [(i, float(np.mean(p.env_fps))) for i, p in enumerate(series.points) if not is_experiment(p)]
+    ax.plot([i for i, _ in nights], [y for _, y in nights], color=THROUGHPUT_COLOR, linewidth=1, zorder=1)
+    for i, (point, flags) in enumerate(zip(series.points, series.flags, strict=True)):
+        values = np.asarray(point.env_fps, dtype=float)
+        face = "white" if is_experiment(point) else THROUGHPUT_COLOR
+        mean = float(values.mean())
+        if low <= mean <= high:
+            ax.scatter(np.full(values.size, i), values, s=14, color=THROUGHPUT_COLOR, facecolors=face, alpha=0.8)
+            _mark_shift(ax, i, min(float(values.max()), high), flags, "throughput")
+        else:
+            _mark_clipped(ax, i, point, value=mean, limits=(low, high), flags=flags, name="throughput",
+                          num_points=len(series.points), color=THROUGHPUT_COLOR)  # fmt: skip
+    ax.set_ylim(low, high)
+
+
+def _colors(point: Point) -> tuple[str, str]:
+    """Edge and face colour of a point: its verdict's colour, hollow (white face) for an experiment."""
+    color = VERDICT_COLORS.get(point.verdict or "", NO_VERDICT_COLOR)
+    return color, "white" if is_experiment(point) else color
+
+
+def _mark_clipped(
+    ax: Any,
+    x: int,
+    point: Point,
+    *,
+    value: float,
+    limits: tuple[float, float],
+    flags: Sequence[str],
+    name: str,
+    num_points: int,
+    color: str | None = None,
+) -> None:
+    """A triangle at the y-range's edge for a point beyond it, its value (and "experiment") beside it.
+
+    A shift flag of the point goes beside the marker, not above it (stacked on the edge marker it
+    would read as one more clipped point).
+    """
+    edge_color, face = _colors(point)
+    color = color or edge_color
+    above = value > limits[1]
+    edge = limits[1] if above else limits[0]
+    ax.plot(x, edge, marker="^" if above else "v", markersize=9, color=color, markerfacecolor=face,
+            clip_on=False, zorder=3)  # fmt: skip
+    text = f"{value:.4g}" + (" (experiment)" if is_experiment(point) else "")
+    left = x >= (num_points - 1) / 2  # text towards the middle, never off the panel's side
+    ax.annotate(text, (x, edge), textcoords="offset points", xytext=(-8 if left else 8, -9 if above else 9),
+                ha="right" if left else "left", va="center", fontsize=8, color=color)  # fmt: skip
+    # The shift flag beside the edge marker, away from the text.
+    _mark_shift(ax, x, edge, flags, name, offset=(9 if left else -9, -9 if above else 9))
+
+
+def _tick_labels(points: Sequence[Point]) -> list[str]:
+    """Per point its label; with more than `MAX_TICK_LABELS` points only every k-th and the last are labelled.
+
+    Labels are about as wide as a point's slot at seven sessions, so more would overlap.
+    """
+    step = -(-len(points) // MAX_TICK_LABELS)
+    return [_tick_label(p) if i % step == 0 or i == len(points) - 1 else "" for i, p in enumerate(points)]
+
+
+def _tick_label(point: Point) -> str:
+    """Date, commit (``dirty`` below it), "experiment" and the plant, then what moved if the gate saw a change."""
+    commit, dirty, _ = point.commit.partition("+dirty")
+    lines = [f"{point.date[5:10]} {point.date[11:16]}".strip(), commit + ("\ndirty" if dirty else "")]
+    if is_experiment(point):
+        lines += ["experiment", f"[{point.plant}]"]
+    if point.verdict in ("regressed", "improved") and point.moved:
+        lines.append(f"moved: {point.moved}")
+    return "\n".join(lines)
+
+
+def _legend_handles(plt: Any) -> list[Any]:
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=c, label=v) for v, c in VERDICT_COLORS.items()]
+    handles.append(plt.Line2D([], [], marker="o", linestyle="", color=NO_VERDICT_COLOR, label=NO_VERDICT))
+    handles.append(plt.Line2D([], [], marker="o", linestyle="", color="#555555", markerfacecolor="white",
+                              label="experiment (planted fault)"))  # fmt: skip
+    handles.append(plt.Line2D([], [], marker="v", linestyle="", color="#b00020", label="shift flagged (down)"))
+    handles.append(plt.Line2D([], [], marker="^", linestyle="", color="#555555", markerfacecolor="white",
+                              label="beyond the y-range (value beside)"))  # fmt: skip
+    return handles
+
+
+def _mark_shift(
+    ax: Any, x: int, y: float, shifts: Sequence[str], name: str, *, offset: tuple[float, float] = (0.0, 10.0)
+) -> None:
+    """A triangle ``offset`` points from ``(x, y)`` where ``shifts`` flags ``name`` (down: red, up: green)."""
+    for flag in shifts:
         if flag.startswith(name):
             down = flag.endswith("down")
             ax.annotate(
-                "\u25bc" if down else "\u25b2", (x, y), textcoords="offset points", xytext=(0, 7), ha="center",
-                fontsize=10, color="#b00020" if down else "#0a7d28",
+                "\u25bc" if down else "\u25b2", (x, y), textcoords="offset points", xytext=offset, ha="center",
+                va="center", fontsize=10, color="#b00020" if down else "#0a7d28",
             )  # fmt: skip
 
 
-def _document(root: Path, frame: pd.DataFrame, figure: Path, num_sessions: int, copies: int) -> Document:
-    doc = Document(f"sacbench history of {root}")
-    doc.paragraph(
-        f"{num_sessions} sessions, {frame[['task', 'preset']].drop_duplicates().shape[0]} task/preset series."
-        f" Each point: the IQM of the session's evaluation returns with its 95 % stratified-bootstrap CI (the"
-        f" numbers of the session's report), coloured by the session's verdict against its baseline. A"
-        f" triangle flags a shift: the session differs from the {WINDOW} sessions before it (pooled, same"
-        f" budget) by the gate's permutation test at level {SHIFT_LEVEL} in the return (left) or in env steps"
-        f" per second (right). 'moved' says what the verdict attributed the change to. A run whose record"
-        f" is copied into several sessions (a report setting new runs beside a baseline's) counts once, in"
-        f" the session whose last run started first: {copies} copied records were not counted again."
-    )
-    doc.figure(figure, "Return and throughput by session (date, commit; planted faults in brackets)")
-    columns = ["date", "commit", "task", "preset", "budget_s", "seeds", "return_iqm", "return_ci_low",
-               "return_ci_high", "env_steps_per_s", "load_5min", "verdict", "moved", "shifts", "plant"]  # fmt: skip
-    doc.table(columns, [[_cell(v) for v in row] for row in frame[columns].itertuples(index=False)])
-    doc.paragraph(f"Data: history.csv beside this page; machine(s): {', '.join(sorted(set(frame.machine)))}.")
-    return doc
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    return str(value)
+def _notes(history: History, frame: pd.DataFrame) -> list[str]:
+    """The page's explanation, under the summary."""
+    num_series = frame[["task", "preset"]].drop_duplicates().shape[0]
+    return [
+        f"{history.num_sessions} sessions, {num_series} task/preset series. Each point: the IQM of the session's"
+        f" evaluation returns with its 95 % stratified-bootstrap CI (the numbers of the session's report),"
+        f" coloured by the session's verdict against its baseline. A triangle flags a shift: the session differs"
+        f" from the {WINDOW} nights before it (pooled, same budget, experiments left out) by the gate's"
+        f" permutation test at level {SHIFT_LEVEL} in the return (left) or in env steps per second (right)."
+        f" 'moved' says what the verdict attributed the change to. Each y-range holds the nights within"
+        f" {FENCE:g} spreads of the quartiles (the spread: the larger of the interquartile range and the median"
+        f" CI); a point beyond it sits at the edge as a triangle with its value. A series with one session so"
+        f" far is a row of the table below the plots. A run whose record is copied into several sessions (a"
+        f" report setting new runs beside a baseline's) counts once, in the session whose last run started"
+        f" first: {history.copies} copied records were not counted again.",
+        f"Data: history.csv beside this page; machine(s): {', '.join(sorted(set(frame.machine)))}.",
+    ]

@@ -848,17 +848,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for report in tr.stats.get("unasserted", []):
         reason = dict(report.user_properties).get(UNASSERTED)
         tr.write_line(f"  UNASSERTED  {report.nodeid}: {reason}", yellow=True)
-    for c in state.report.comparisons:
-        tr.write_line(c.line, red=c.verdict.value == "regressed", green=c.verdict.value == "improved")
-        ret = next((m for m in c.metrics if m.metric == metrics.EVAL_RETURN), None)
-        if ret is not None and c.verdict.value == "unchanged":
-            tr.write_line(
-                f"{'':14}detects a change of {ret.detectable:.2f} or more in eval return with 80 % probability"
-            )
-        if c.attribution is not None and c.verdict.value in ("regressed", "improved"):
-            tr.write_line(f"{'':14}{c.attribution.describe()}")
-    for c in state.report.regressions:
-        tr.write_line(f"REGRESSED {c.task} / {c.preset}: {c.reason}", red=True, bold=True)
+    from sacbench.compare import DEFAULT_RULE, verdict_lines
+
+    # The rule the report was gated under (with --sacbench-compare-fail=none, the default one).
+    statistic = (state.compare_rule or DEFAULT_RULE).statistic
+    for text, markup in verdict_lines(state.report.comparisons, statistic):
+        tr.write_line(text, **markup)
     if state.report.regressions and state.compare_rule is None:
         tr.write_line("(--sacbench-compare-fail=none: regressions are reported, the session does not fail)")
     tr.write_line(f"report: {state.report.directory / 'index.html'}")

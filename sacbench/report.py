@@ -23,6 +23,7 @@ from matplotlib.lines import Line2D
 from sacbench import metrics
 from sacbench.baselines import Baseline, stat_key
 from sacbench.compare import DEFAULT_RULE, CompareRule, Comparison, Verdict
+from sacbench.history_page import history_anchor
 from sacbench.records import RunRecord, save_run, to_jsonable, usable, write_json_atomic
 from sacbench.stats import (
     CONFIDENCE,
@@ -165,9 +166,43 @@ def _curve_matrix(
     return np.array(rows) if rows else None
 
 
+def _rows(runs: Sequence[RunRecord], x_key: str) -> list[list[dict[str, Any]]]:
+    """The rows a preset's curve is drawn from, one list per run.
+
+    Against env steps, the checkpoints when every run kept them: rows at the same env-step counts on
+    every machine, each the mean return of the latest 100 episodes (`sacbench.fingerprint`), so the
+    curve compares row by row across machines and speeds.  Otherwise (against time, or records made
+    before checkpoints) the curve rows, logged every 5 s of training.
+    """
+    if x_key == "env_steps" and all(r.checkpoints for r in runs):
+        return [list(r.checkpoints) for r in runs]
+    return [list(r.curves) for r in runs]
+
+
+def _baseline_rows(baseline: Baseline, x_key: str) -> list[list[dict[str, Any]]]:
+    """A baseline's rows, chosen as `_rows` chooses a session's."""
+    if x_key == "env_steps" and baseline.checkpoints and all(baseline.checkpoints):
+        return baseline.checkpoints
+    return baseline.curves
+
+
+def sample_indexed(records: Sequence[RunRecord]) -> bool:
+    """Whether the samples figure of these records is drawn from checkpoints (`_rows`) throughout."""
+    return all(r.checkpoints for r in records if r.curves)
+
+
 def _curve_end(curves: Sequence[Sequence[dict[str, Any]]], x_key: str) -> float:
     """The largest x every run reached."""
     return min((max((row.get(x_key) or 0) for row in curve) if curve else 0) for curve in curves)
+
+
+def env_steps_label(steps: float, _position: int | None = None) -> str:
+    """An env-step tick in millions: ``0.2 M``, ``1 M``, ``1.25 M`` (``0`` at the origin).
+
+    Six-digit step counts run into each other on a 5-inch panel ("100000200000..."); in millions
+    the labels are short, and read as the step counts the documentation quotes ("0.51-0.67 M").
+    """
+    return "0" if steps == 0 else f"{steps / 1e6:.3g} M"
 
 
 def plot_curves(
@@ -182,14 +217,40 @@ def plot_curves(
     colors: dict[str, Any] | None = None,
     baselines: Mapping[tuple[str, str], Baseline] | None = None,
 ) -> Path | None:
+    """`curves_figure` saved as a PNG at ``path`` (``None``: no curve to draw)."""
+    fig = curves_figure(records, x_key, y_key, seed=seed, reps=reps, ylabel=ylabel, colors=colors, baselines=baselines)
+    if fig is None:
+        return None
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
+    return path
+
+
+def curves_figure(
+    records: Sequence[RunRecord],
+    x_key: str,
+    y_key: str,
+    *,
+    seed: int,
+    reps: int,
+    ylabel: str,
+    colors: dict[str, Any] | None = None,
+    baselines: Mapping[tuple[str, str], Baseline] | None = None,
+) -> Any | None:
     """IQM across seeds of a curve against ``x_key``, with 95 % CI bands; one panel per task.
 
     With ``baselines``, each preset's baseline curve is drawn dashed in the preset's colour beneath
     tonight's (baselines keep time, env steps and training return per seed).  The y-range covers
     the presets expected to learn, after their first tenth: a negative control's -300 of random
     flailing would flatten every other curve, so it is drawn clipped and labelled "off scale".
+    Env steps are ticked in millions (`env_steps_label`).
+
+    Returns:
+        The matplotlib figure, laid out, or ``None`` when no record has a curve.
     """
     plt = _plt()
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     by_task: dict[str, dict[str, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
         if r.curves:
@@ -204,10 +265,11 @@ def plot_curves(
         shown: dict[str, np.ndarray] = {}
         lines = {}
         for preset, runs in sorted(by_task[task].items()):
-            series = [("", [r.curves for r in runs], "-")]
+            series = [("", _rows(runs, x_key), "-")]
             baseline = (baselines or {}).get((task, preset))
-            if baseline is not None and baseline.curves and y_key in baseline.curves[0][0]:
-                series.append((" baseline", baseline.curves, "--"))
+            stored = _baseline_rows(baseline, x_key) if baseline is not None else []
+            if stored and stored[0] and y_key in stored[0][0]:
+                series.append((" baseline", stored, "--"))
             for suffix, curves, style in series:
                 end = _curve_end(curves, x_key)
                 grid = np.linspace(0, end, GRID_POINTS)
@@ -223,6 +285,10 @@ def plot_curves(
         _fit_y(ax, shown, lines)
         ax.set_title(task)
         ax.set_xlabel({"time_s": "training time (s, compile excluded)", "env_steps": "env steps"}[x_key])
+        if x_key == "env_steps":
+            # At most 6 intervals of 1, 2 or 5 x 10^k steps: "0.25 M" labels would crowd a panel.
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+            ax.xaxis.set_major_formatter(FuncFormatter(env_steps_label))
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
@@ -230,13 +296,15 @@ def plot_curves(
         plt.close(fig)
         return None
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def _fit_y(ax: Any, shown: dict[str, np.ndarray], lines: dict[str, Any]) -> None:
-    """The y-range of the learning presets' bands after their first tenth; others clipped and labelled."""
+    """The y-range of the learning presets' bands after their first tenth; others clipped and labelled.
+
+    A band is labelled off scale when its median lies outside the range: a band whose edge just
+    reaches into it shows a sliver, not a curve a reader can find from the legend.
+    """
     if not shown:
         return
     learners = {k: v for k, v in shown.items() if _learns(k.removesuffix(" baseline"))} or shown
@@ -245,7 +313,7 @@ def _fit_y(ax: Any, shown: dict[str, np.ndarray], lines: dict[str, Any]) -> None
     low, high = low - margin, high + margin
     ax.set_ylim(low, high)
     for name, band in shown.items():
-        if name not in learners and (band.max() < low or band.min() > high):
+        if name not in learners and not low <= float(np.median(band)) <= high:
             lines[name].set_label(f"{lines[name].get_label()}, off scale: {float(np.median(band)):.0f}")
 
 
@@ -387,6 +455,17 @@ def latex_table(summaries: Sequence[Summary], caption: str) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Styled:
+    """A table cell drawn with a class of its own (a plain cell's class is its text)."""
+
+    text: str
+    css_class: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass
 class Document:
     """Report content, rendered both as Markdown and as HTML."""
@@ -406,9 +485,19 @@ class Document:
         """A bullet list."""
         self.blocks.append(("ul", list(items)))
 
-    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """A table (cells rendered with str)."""
-        self.blocks.append(("table", (list(headers), [[str(c) for c in row] for row in rows])))
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]], *, wide_last: bool = False) -> None:
+        """A table (cells rendered with str; a `Styled` cell keeps its class).
+
+        With ``wide_last``, each row's last cell (a long text, such as a verdict's details) is drawn
+        apart from the others: in HTML on a row of its own beneath them, across the table; in
+        Markdown as a bullet beneath the table.  As a column it would squeeze every other column's
+        numbers onto several lines.
+        """
+        self.blocks.append(("table", (list(headers), [[_cell(c) for c in row] for row in rows], wide_last)))
+
+    def links(self, items: Sequence[tuple[str, str]]) -> None:
+        """A bullet list of links, ``(text, relative URL)`` each."""
+        self.blocks.append(("links", list(items)))
 
     def figure(self, path: Path, caption: str) -> None:
         """A PNG figure with its caption."""
@@ -424,11 +513,10 @@ class Document:
                 out += [content, ""]
             elif kind == "ul":
                 out += [f"- {item}" for item in content] + [""]
+            elif kind == "links":
+                out += [f"- [{text}]({url})" for text, url in content] + [""]
             elif kind == "table":
-                headers, rows = content
-                cells = [[c.replace("|", "\\|") for c in row] for row in [headers, *rows]]
-                out += ["| " + " | ".join(cells[0]) + " |", "|" + "---|" * len(headers)]
-                out += ["| " + " | ".join(row) + " |" for row in cells[1:]] + [""]
+                out += _markdown_table(*content)
             elif kind == "img":
                 path, caption = content
                 out += [f"![{caption}]({path.relative_to(root).as_posix()})", "", f"*{caption}*", ""]
@@ -441,10 +529,12 @@ class Document:
             f"<title>{html.escape(self.title)}</title>",
             "<style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;"
             "color:#222}table{border-collapse:collapse;margin:1em 0;font-size:0.9em}"
-            "th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f3f3f3}"
+            "th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}"
+            "tr.wide td{color:#444;font-size:0.95em;border-top:none;padding-bottom:8px}"
             "img{max-width:100%;border:1px solid #eee}figcaption{color:#555;font-size:0.9em}"
             ".regressed{color:#b00020;font-weight:bold}.improved{color:#0a7d28;font-weight:bold}"
-            ".inconclusive{color:#8a6d00}.unchanged{color:#333}</style></head><body>",
+            ".inconclusive{color:#8a6d00}.unchanged{color:#333}"
+            ".control{color:#9a4d00;background:#fff3dc;font-weight:bold}</style></head><body>",
             f"<h1>{html.escape(self.title)}</h1>",
         ]
         for kind, content in self.blocks:
@@ -454,14 +544,11 @@ class Document:
                 parts.append(f"<p>{html.escape(content)}</p>")
             elif kind == "ul":
                 parts.append("<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in content) + "</ul>")
+            elif kind == "links":
+                items = (f"<li><a href='{html.escape(url)}'>{html.escape(text)}</a></li>" for text, url in content)
+                parts.append("<ul>" + "".join(items) + "</ul>")
             elif kind == "table":
-                headers, rows = content
-                head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-                body = "".join(
-                    "<tr>" + "".join(f"<td class='{html.escape(c)}'>{html.escape(c)}</td>" for c in row) + "</tr>"
-                    for row in rows
-                )
-                parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+                parts.append(_html_table(*content))
             elif kind == "img":
                 path, caption = content
                 data = base64.b64encode(path.read_bytes()).decode("ascii")
@@ -471,6 +558,61 @@ class Document:
                 )
         parts.append("</body></html>")
         return "\n".join(parts)
+
+
+def _markdown_table(headers: list[str], rows: list[list[Styled]], wide_last: bool) -> list[str]:
+    """A table's Markdown lines; with ``wide_last``, each row's last cell as a bullet beneath the table.
+
+    The bullet is named by the row's first two cells (task / preset): as a column, a verdict's
+    details would stretch every row to many lines on GitHub and in the docs site.
+    """
+    narrow = headers[:-1] if wide_last else headers
+    cells = [[c.text.replace("|", "\\|") for c in row[: len(narrow)]] for row in [[_cell(h) for h in narrow], *rows]]
+    lines = ["| " + " | ".join(cells[0]) + " |", "|" + "---|" * len(narrow)]
+    lines += ["| " + " | ".join(row) + " |" for row in cells[1:]] + [""]
+    if wide_last:
+        lines += [f"- {' / '.join(c.text for c in row[:2])}, {headers[-1]}: {row[-1].text}" for row in rows] + [""]
+    return lines
+
+
+def _html_table(headers: list[str], rows: list[list[Styled]], wide_last: bool) -> str:
+    """A table's HTML; with ``wide_last`` each row's last cell on a row of its own (`Document.table`)."""
+
+    def row_html(cells: list[Styled]) -> str:
+        return "<tr>" + "".join(f"<td{_class_attribute(c)}>{html.escape(c.text)}</td>" for c in cells) + "</tr>"
+
+    if not wide_last:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+        body = "".join(row_html(row) for row in rows)
+    else:
+        *narrow, wide = headers
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in narrow)
+        body = "".join(
+            row_html(row[:-1])
+            + f"<tr class='wide'><td colspan='{len(narrow)}'>{html.escape(wide)}: {html.escape(row[-1].text)}</td></tr>"
+            for row in rows
+        )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_VERDICT_WORDS = frozenset(v.value for v in Verdict)
+
+
+def _class_attribute(cell: Styled) -> str:
+    """`` class='...'`` for a cell with a class, nothing for one without."""
+    return f" class='{html.escape(cell.css_class)}'" if cell.css_class else ""
+
+
+def _cell(value: Any) -> Styled:
+    """A table cell: a `Styled` one as it is; any other its text, classed only when it is a verdict's word.
+
+    A verdict written as a plain word (the history's table) is coloured by its class; any other text
+    (a whole reason, an interval) has no class to give.
+    """
+    if isinstance(value, Styled):
+        return value
+    text = str(value)
+    return Styled(text, text if text in _VERDICT_WORDS else "")
 
 
 def _environment(records: Sequence[RunRecord]) -> dict[str, Any]:
@@ -544,8 +686,20 @@ def _header(doc: Document, ctx: _Context) -> None:
             f"git: {', '.join(env['git_commits'])} (dirty: {', '.join(env['dirty'])})",
             f"statistics: rliable, {int(CONFIDENCE * 100)} % stratified bootstrap CIs, {ctx.reps} replications,"
             f" bootstrap seed {ctx.seed} (every interval is reproducible from it)",
+            *_experiment(ctx.records),
         ]
     )
+
+
+def _experiment(records: Sequence[RunRecord]) -> list[str]:
+    """The header line of a session whose records declare a planted fault (``provenance.plant``), if any."""
+    plants = sorted({str(r.provenance["plant"]) for r in records if r.provenance.get("plant")})
+    if not plants:
+        return []
+    return [
+        f"experiment: a planted fault ({', '.join(plants)}; benchmarks/plants.py), not a night: the history page"
+        " keeps it out of trends"
+    ]
 
 
 def _verdicts(doc: Document, comparisons: Sequence[Comparison], rule: CompareRule | None) -> None:
@@ -558,7 +712,9 @@ def _verdicts(doc: Document, comparisons: Sequence[Comparison], rule: CompareRul
         " unchanged = no significant change; 'detects' is the change found with 80 % probability at these"
         " seed counts. inconclusive = nothing comparable or too few seeds. 'moved' says whether throughput"
         " (env steps/s) or learning at matched env steps changed. P(now > baseline) is rliable's"
-        " probability of improvement."
+        " probability of improvement. A negative control (a preset expected not to learn, e.g."
+        " sac_tuned_legacy) reads the other way round: 'control improved' means the effect it controls for"
+        " shrank, 'control regressed' that it grew (the gate still fails a session on any regressed item)."
     )
     rows = []
     for c in comparisons:
@@ -575,10 +731,29 @@ def _verdicts(doc: Document, comparisons: Sequence[Comparison], rule: CompareRul
             else ["--"] * 5
         )
         moved = c.attribution.cause.value if c.attribution is not None else "--"
-        rows.append([c.task, c.preset, c.verdict.value, moved, *values, c.seeds, c.reason])
+        rows.append([c.task, c.preset, Styled(c.look.text, c.look.css_class), moved, *values, c.seeds, c.reason])
     headers = ["task", "preset", "verdict", "moved", "IQM now [CI]", "IQM baseline [CI]",
                f"{rule.statistic} difference", "detects (80 %)", "P(now > baseline)"]  # fmt: skip
-    doc.table([*headers, "seeds", "details"], rows)
+    doc.table([*headers, "seeds", "details"], rows, wide_last=True)
+    doc.paragraph(
+        f"How the gate decides, its simulated error rates and the sessions it was checked on: {DOCS_GATE} in"
+        " sacbench's documentation ('The gate'). Each item over the nights, where `sacbench history` of this"
+        " report's parent folder has written the history page beside it:"
+    )
+    doc.links([(f"{c.task} / {c.preset} over the nights", history_link(c.task, c.preset)) for c in comparisons])
+
+
+DOCS_GATE = "docs/gate.md"
+"""The documentation page that explains every verdict (its method, rates and checked sessions)."""
+
+
+def history_link(task: str, preset: str) -> str:
+    """The link from a session report to its item on the history page.
+
+    ``sacbench history REPORTS`` writes ``REPORTS/history/index.html`` and every session report sits in
+    ``REPORTS/<session>/``, so the page is one folder up; the anchor is `history_anchor`'s.
+    """
+    return f"../history/index.html#{history_anchor(task, preset)}"
 
 
 def _results(doc: Document, ctx: _Context) -> None:
@@ -706,7 +881,9 @@ def _figures(doc: Document, ctx: _Context, folder: Path) -> None:
          f"Training episode return against wall-clock{against} (IQM across seeds, 95 % CI band)"),
         (plot_curves(records, "env_steps", "return_mean", folder / "curves_samples.png", seed=seed, reps=reps,
                      ylabel="episode return", colors=colors, baselines=base),
-         f"Training episode return against samples{against} (IQM across seeds, 95 % CI band)"),
+         f"Training episode return against samples{against} (IQM across seeds, 95 % CI band)"
+         + ("; at the checkpoints: the same env-step counts on every machine, each the mean of the latest"
+            " 100 episodes" if sample_indexed(records) else "")),
         (plot_curves(rough, "time_s", "terrain_level", folder / "terrain_levels.png", seed=seed, reps=reps,
                      ylabel="mean terrain level", colors=colors),
          "Terrain curriculum level against wall-clock, rough tasks (IQM across seeds, 95 % CI band)"),

@@ -54,7 +54,7 @@ def test_committed_baseline_is_valid_and_where_it_belongs(path: Path) -> None:
     assert not baseline.overrides, "committed baselines are of the presets as registered"
     terrain = get_task(baseline.task).terrain.value
     # The two protocol-1 baselines (A1 flat sac_default, sac_cpu_tuned) predate the stored episode
-    # length and their records are lost (README, "Still protocol 1"): they hold the gated metrics only.
+    # length and their records are lost (docs/results.md, "Still protocol 1"): they hold the gated metrics only.
     held = set(gated_metrics(terrain)) if baseline.eval_protocol == 1 else set(stored_metrics(terrain))
     assert set(baseline.metrics) == held, "made by sacbench baseline"
 

@@ -18,7 +18,17 @@ from sacbench.baselines import (
     load_baseline,
     save_baseline,
 )
-from sacbench.compare import DEFAULT_RULE, Cause, CompareRule, Comparison, Verdict, combine, compare_runs, verdict_of
+from sacbench.compare import (
+    DEFAULT_RULE,
+    Cause,
+    CompareRule,
+    Comparison,
+    Verdict,
+    combine,
+    compare_runs,
+    verdict_lines,
+    verdict_of,
+)
 from sacbench.records import RunRecord, RunStatus, run_id
 from sacbench.report import summarize
 from sacbench.stats import PermutationTest
@@ -240,6 +250,46 @@ def test_verdict_line_says_what_it_compared() -> None:
     assert _verdict([1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0, 5.0]).seeds == "3 seeds vs 5"
 
 
+def _gated(current: list[float], base: list[float], *, preset: str, fps: float = 1000.0) -> Comparison:
+    """``preset``'s runs with ``current`` returns at ``fps`` env steps/s, gated against ``base`` at 1000/s."""
+    baseline = build_baseline(runs(base, preset=preset), reps=300)
+    (comparison,) = compare_runs(runs(current, preset=preset, fps=fps), {("a1-flat", preset): baseline}, reps=300)
+    return comparison
+
+
+def test_an_unchanged_line_says_the_difference_and_what_moved_as_the_report_does() -> None:
+    """An unchanged night on a machine 50 % faster: the terminal and `sacbench compare` say throughput rose."""
+    quiet = _gated([20.5, 21.5, 22.5, 23.5, 21.0], [20.0, 21.0, 22.0, 23.0, 24.0], preset="sac_tuned", fps=1500.0)
+    assert quiet.verdict is Verdict.UNCHANGED, quiet.reason
+    assert quiet.attribution is not None and quiet.attribution.cause is Cause.THROUGHPUT, quiet.reason
+    text = "\n".join(line for line, _ in verdict_lines([quiet], "mean"))
+    assert text.startswith(quiet.line) and "unchanged  a1-flat / sac_tuned  (5 seeds vs 5)" in quiet.line
+    difference = quiet.metrics[0].difference
+    assert f"eval/episode_return: mean difference {difference:+.2f}" in text
+    assert "moved: throughput (throughput improved: 1," in text and "(+50%)" in text
+    # the report's details column (the reason) holds the same sentences: one wording, not two
+    assert all(detail in quiet.reason for detail in quiet.details("mean"))
+
+
+def test_a_negative_controls_verdict_is_worded_for_the_effect_it_controls() -> None:
+    """sac_tuned_legacy learning better is the bound effect shrinking, not a win; learning worse, it growing."""
+    base = [-15.0, -14.5, -14.0, -13.5, -13.0]
+    better = _gated([-5.0, -4.5, -4.0, -3.5, -3.0], base, preset="sac_tuned_legacy")
+    worse = _gated([-25.0, -24.5, -24.0, -23.5, -23.0], base, preset="sac_tuned_legacy")
+    assert (better.verdict, worse.verdict) == (Verdict.IMPROVED, Verdict.REGRESSED)  # the gate is unchanged
+    assert better.look.text.startswith("control improved: the bound effect shrank")
+    assert worse.look.text.startswith("control regressed: the bound effect grew")
+    for control in (better, worse):
+        assert control.look.css_class == "control" and control.look.colour == "yellow"
+        assert control.look.label in control.line and control.look.meaning in control.line  # the terminal's too
+    first, markup = verdict_lines([better], "mean")[0]
+    assert first.lstrip().startswith("control improved  a1-flat / sac_tuned_legacy") and markup == {"yellow": True}
+    # a preset that learns keeps the plain words and colours
+    learner = _gated([-5.0, -4.5, -4.0, -3.5, -3.0], base, preset="sac_tuned")
+    assert (learner.look.text, learner.look.css_class, learner.look.colour) == ("improved", "improved", "green")
+    assert verdict_lines([learner], "mean")[0] == (learner.line, {"green": True})
+
+
 def test_gate_refuses_to_compare_different_budgets_overrides_protocols_or_missing_baselines() -> None:
     comparison = _verdict([1.0, 2.0], [10.0, 11.0], budget=30.0)
     assert comparison.verdict is Verdict.INCONCLUSIVE
@@ -418,6 +468,19 @@ def test_a_faster_machine_does_not_explain_a_regression() -> None:
     attribution = comparison.attribution
     assert attribution is not None and attribution.throughput is Verdict.IMPROVED
     assert attribution.cause is Cause.LEARNING, comparison.reason
+
+
+def test_a_faster_machine_can_lower_a_return_on_the_same_learning_curve() -> None:
+    """The same curve against samples, cut later by a faster machine, where the return falls with samples
+    (PPO starting to walk and fall, as on A1 rough): throughput is the cause, in the 'wrong' direction."""
+    base = build_baseline(runs([20.0, 21.0, 22.0, 23.0, 24.0], fps=1000.0), reps=200)
+    further = runs([12.0, 12.5, 13.0, 13.5, 14.0], fps=1700.0)
+    (comparison,) = compare_runs(further, {("a1-flat", "sac_tuned"): base}, reps=200)
+    assert comparison.verdict is Verdict.REGRESSED
+    attribution = comparison.attribution
+    assert attribution is not None and attribution.learning is Verdict.UNCHANGED
+    assert attribution.throughput is Verdict.IMPROVED and attribution.cause is Cause.THROUGHPUT, comparison.reason
+    assert "the same learning curve, cut by the budget at another sample count" in comparison.reason
 
 
 def _diverged(record: RunRecord, *, nan_return: bool = False) -> RunRecord:

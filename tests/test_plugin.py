@@ -128,8 +128,8 @@ def test_items_follow_the_default_matrix_and_k_selects_them(bench: pytest.Pytest
     assert len([line for line in result.outlines if "::" in line]) == len(PRESETS)  # every preset, one option away
 
 
-def test_the_nightly_is_the_size_the_readme_says(bench: pytest.Pytester) -> None:
-    """``pytest benchmarks -k rough``: 6 rough tasks x 2 presets x 3 seeds (README, "The default matrix")."""
+def test_the_nightly_is_the_size_the_docs_say(bench: pytest.Pytester) -> None:
+    """``pytest benchmarks -k rough``: 6 rough tasks x 2 presets x 3 seeds (docs/getting-started.md)."""
     rough = bench.runpytest("--collect-only", "-q", "-k", "rough")
     assert len([line for line in rough.outlines if "::" in line]) == 6 * 2 * 3
     everything = bench.runpytest("--collect-only", "-q")
@@ -210,7 +210,10 @@ def test_session_reports_updates_baselines_then_gates(bench: pytest.Pytester) ->
     # 2-second runs can land on any verdict; with the rule off the gate still runs and reports, and
     # the session's outcome is fixed (test_planted_regression_is_caught checks that a rule fails it)
     second = _session(bench, "--sacbench-seeds", "2", "--sacbench-compare-fail", "none")
-    second.stdout.fnmatch_lines(["*a1-flat / ppo_sb3  (2 seeds vs 2)*"])
+    # beneath the verdict, in the words of the report's details column: the difference and what moved
+    second.stdout.fnmatch_lines(
+        ["*a1-flat / ppo_sb3  (2 seeds vs 2)*", "*eval/episode_return: mean difference *", "*moved: *"]
+    )
     assert second.ret == 0, second.stdout.str()
     # the CLI reads the same session through the same pipeline: the same verdicts, to the digit
     tonight = max(reports.iterdir(), key=lambda p: p.name)

@@ -53,8 +53,8 @@ from sacbench.tasks.velocity import LEGACY_ACTION_BOUND
 ISAACLAB_PYTHON = ((3, 12), (3, 13))
 """Isaac Lab 3.0 supports Python >= 3.12 and < 3.13."""
 
-INSTALL_HINT = 'pip install "sacbench[isaaclab]" on Python 3.12 with an NVIDIA driver (see README: GPU set-up)'
-CPU_INSTALL_HINT = 'pip install "sacbench[isaaclab]" in a Python 3.12 venv (see README: Isaac Lab on the CPU)'
+INSTALL_HINT = 'pip install "sacbench[isaaclab]" on Python 3.12 with an NVIDIA driver (see docs/gpu.md)'
+CPU_INSTALL_HINT = 'pip install "sacbench[isaaclab]" in a Python 3.12 venv (see docs/gpu.md: Isaac Lab on the CPU)'
 BDX_USD_ENV_VAR = "SACBENCH_BDX_USD"
 ASSET_ROOT_ENV_VAR = "ISAACSIM_ASSET_ROOT"
 """Isaac Lab reads it once, when ``isaaclab.utils.assets`` is imported."""

@@ -4,7 +4,7 @@ BD-X is not part of Isaac Lab.  This restates the community port (louislelay/dis
 written for Isaac Lab 2.x) on 3.0's velocity task: the robot from a user-supplied USD (the port
 keeps it in Git LFS), the port's implicit PD gains, commands, events and rewards (the same table as
 `sacbench.tasks.registry` uses for the MuJoCo mirror), flat, and rough on the shared rough terrain
-with the small-robot scaling.  Not run on a real GPU yet (see README: GPU set-up).
+with the small-robot scaling.  Not run on a real GPU yet (see docs/gpu.md).
 """
 
 from __future__ import annotations
