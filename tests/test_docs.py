@@ -326,3 +326,15 @@ def test_the_pinned_sessions_verdicts_are_the_committed_ones() -> None:
         f"Go1 rough PPO read the same way (late level {late:.2f}, return unchanged, throughput {_speedup(go1_rough)})"
         in text
     )
+
+
+def test_the_readme_bound_effect_reads_the_legacy_baselines() -> None:
+    """ "On all six flat tasks the legacy box falls ... within A-B steps": the committed legacy baselines' lengths."""
+    from sacbench.metrics import EVAL_LENGTH
+
+    legacy = [load_baseline(p) for p in sorted((ROOT / "baselines" / "mujoco" / "cpu").glob("*__sac_tuned_legacy__*"))]
+    robots = ("a1", "go1", "go2", "anymal_b", "anymal_c", "bdx")
+    assert {b.task for b in legacy} == {f"{robot}-flat" for robot in robots}
+    lengths = [v for b in legacy for v in b.metrics[EVAL_LENGTH]]
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"box falls in every evaluation episode, within {min(lengths):.0f}-{max(lengths):.0f} steps" in readme
