@@ -160,6 +160,7 @@ def build_baseline(runs: list[RunRecord], seed: int = 0, reps: int = DEFAULT_REP
             "hardware": first.provenance.get("hardware", {}),
             **({"isaaclab_setup": first.provenance["isaaclab_setup"]} if "isaaclab_setup" in first.provenance else {}),
             "threads": first.provenance.get("threads"),
+            "thread_env": first.provenance.get("thread_env", {}),  # instruction-set caps too (`isa_setting`)
             "cpu_pinning": [r.provenance.get("cpu_pinning") for r in good],
             "bootstrap": {"seed": seed, "reps": reps},
         },

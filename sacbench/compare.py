@@ -48,6 +48,7 @@ from sacbench.algos import PRESETS, Scale, get_preset
 from sacbench.baselines import Baseline, gated_metrics, group_runs, overrides_of, stat_key
 from sacbench.bounds import BoundsMode
 from sacbench.fingerprint import first_divergence
+from sacbench.provenance import ISA_ENV_VARS
 from sacbench.records import RunRecord, RunStatus, usable
 from sacbench.stats import (
     DEFAULT_REPS,
@@ -592,6 +593,9 @@ def identity_obstacles(runs: Sequence[RunRecord], baseline: Baseline) -> list[st
     threads = {_thread_setting(r.provenance.get("threads")) for r in runs}
     if threads != {_thread_setting(baseline.provenance.get("threads"))}:
         found.append("another thread setting")
+    isas = {isa_setting(r.provenance) for r in runs}
+    if isas != {isa_setting(baseline.provenance)}:
+        found.append(f"another instruction-set setting ({', '.join(sorted(isas))} vs {isa_setting(baseline.provenance)})")
     # XLA sizes its thread pool by the cores a process may use when it starts: pinning is a thread setting too.
     pinned = {_pinning([r.provenance.get("cpu_pinning")]) for r in runs}
     if pinned != {_pinning(baseline.provenance.get("cpu_pinning") or [None])}:
@@ -605,10 +609,27 @@ def identity_obstacles(runs: Sequence[RunRecord], baseline: Baseline) -> list[st
 
 
 def _thread_setting(threads: Any) -> str | None:
-    """The thread count and XLA flags a run had, or ``None`` when unrecorded."""
+    """The thread count and XLA flags a run had (its instruction-set cap aside), or ``None`` when unrecorded."""
     if not isinstance(threads, dict):
         return None
-    return f"{threads.get('num_threads')} threads, XLA {threads.get('xla_flags')}"
+    flags = [f for f in str(threads.get("xla_flags") or "").split() if not f.startswith(_XLA_ISA_FLAG)]
+    return f"{threads.get('num_threads')} threads, XLA {' '.join(flags)}"
+
+
+_XLA_ISA_FLAG = "--xla_cpu_max_isa="
+
+
+def isa_setting(provenance: dict[str, Any]) -> str:
+    """The instruction sets a run's libraries were held to (`ISA_ENV_VARS`, XLA's flag): ``"native"`` if none.
+
+    A capped run executes other code than an uncapped one on the same CPU, as a run on another CPU
+    model does: identity with the baseline is not to be expected across it.
+    """
+    env = provenance.get("thread_env") or {}
+    caps = [f"{name}={env[name]}" for name in ISA_ENV_VARS if env.get(name)]
+    flags = str((provenance.get("threads") or {}).get("xla_flags") or env.get("XLA_FLAGS") or "").split()
+    caps += [f"XLA {f.removeprefix(_XLA_ISA_FLAG)}" for f in flags if f.startswith(_XLA_ISA_FLAG)]
+    return ", ".join(caps) or "native"
 
 
 def learning_identity(runs: Sequence[RunRecord], baseline: Baseline) -> str:

@@ -1,4 +1,4 @@
-"""Where runs execute: in this process (``local``) or as tasks on a Ray cluster (``ray``).
+"""Where runs execute: in this process (``local``), in a pool of processes here, or as tasks on a Ray cluster (``ray``).
 
 Both executors take `sacbench.train.RunConfig` objects and give back `RunRecord` objects; records are
 written by the caller (the driver), never by the remote tasks, so a task that Ray re-runs after its
@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from sacbench.algos import get_preset
 from sacbench.records import RunRecord, usable
 from sacbench.sim.protocol import Backend
 from sacbench.train import RunConfig, on_cpu_device, train
@@ -86,6 +87,48 @@ class LocalExecutor:
 
     def shutdown(self) -> None:
         """Nothing to release."""
+
+
+class PoolExecutor:
+    """Runs up to ``workers`` configs at once, each in a fresh spawned process of its own.
+
+    For runs the pytest controller trains itself after an xdist session (the nightly's confirmation
+    runs): each run claims a free core in its process (`sacbench.runtime.one_core`), so ``workers``
+    runs train side by side on their own cores, as xdist's workers did.  A process serves one run
+    (``maxtasksperchild=1``: one Isaac Lab env per process, as in `train_isolated`).  The preset is
+    resolved here, so a child trains the preset this process sees (a conftest may have changed it).
+    """
+
+    def __init__(self, workers: int) -> None:
+        if workers < 1:
+            raise ValueError(f"workers={workers} must be >= 1")
+        self.workers = workers
+        context = multiprocessing.get_context("spawn")  # no fork of a process that may hold Isaac Lab or JAX
+        self._pool = context.Pool(processes=workers, maxtasksperchild=1)
+        self._results: dict[str, Any] = {}
+        self._records: dict[str, RunRecord] = {}
+
+    def submit(self, key: str, config: RunConfig) -> None:
+        """Start ``config`` in the next free process."""
+        config = replace(config, preset=get_preset(config.preset), on_progress=None)
+        self._results[key] = self._pool.apply_async(train, (config,))
+
+    def result(self, key: str) -> RunRecord:
+        """Wait for the record of ``key`` (a run's own failure comes back as its record's status)."""
+        if key not in self._records:
+            self._records[key] = self._results[key].get()
+        return self._records[key]
+
+    def progress(self) -> Progress:
+        """Queued and running together (the pool does not say which), done and failed."""
+        finished = {key for key, result in self._results.items() if result.ready()}
+        failed = sum(not usable(r) for key, r in self._records.items() if key in finished)
+        return Progress(len(self._results) - len(finished), 0, len(finished) - failed, failed)
+
+    def shutdown(self) -> None:
+        """Stop the processes; a run still training is killed (its record was never written)."""
+        self._pool.terminate()
+        self._pool.join()
 
 
 def _train_task(config: RunConfig) -> RunRecord:
@@ -176,7 +219,7 @@ class RayExecutor:
         self._ray.shutdown()
 
 
-Executor = LocalExecutor | RayExecutor
+Executor = LocalExecutor | PoolExecutor | RayExecutor
 
 
 def make_executor(kind: ExecutorKind | str, address: str | None = None, **kwargs: Any) -> Executor:

@@ -178,6 +178,17 @@ def git_state(path: Path | None = None) -> GitState:
     return GitState(commit=commit, dirty=bool(status.strip()))
 
 
+ISA_ENV_VARS = (
+    "ATEN_CPU_CAPABILITY",
+    "DNNL_MAX_CPU_ISA",
+    "MKL_ENABLE_INSTRUCTIONS",
+    "OPENBLAS_CORETYPE",
+    "NPY_DISABLE_CPU_FEATURES",
+)
+"""Variables that hold torch, oneDNN, MKL, OpenBLAS or numpy to an instruction set (XLA's is a flag in
+``XLA_FLAGS``): the code a seeded run executes, and so its floating-point results, depend on them."""
+
+
 def collect_environment() -> Environment:
     """Snapshot of the software and hardware of this process."""
     thread_vars = (
@@ -188,6 +199,7 @@ def collect_environment() -> Environment:
         "JAX_PLATFORMS",
         "CUDA_VISIBLE_DEVICES",
         "SACBENCH_NUM_THREADS",
+        *ISA_ENV_VARS,
     )
     return Environment(
         python=sys.version.split()[0],

@@ -776,19 +776,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE, None)
     if state is None or state.is_worker:
         return
-    if state.executor is not None:
-        state.executor.shutdown()
     records = _session_records(state)
+    try:
+        if records and state.compare_rule is not None and not state.update_baselines and state.confirm:
+            _confirm_regressions(session.config, state, records)
+    except KeyboardInterrupt:
+        _terminal_line(session.config, "sacbench: confirmation interrupted; the report uses what finished")
+    finally:
+        if state.executor is not None:
+            state.executor.shutdown()
     if not records:
         return
     from sacbench.compare import DEFAULT_RULE
     from sacbench.session import finish_session, load_confirmations
 
-    if state.compare_rule is not None and not state.update_baselines and state.confirm:
-        try:
-            _confirm_regressions(session.config, state, records)
-        except KeyboardInterrupt:
-            _terminal_line(session.config, "sacbench: confirmation interrupted; the report uses what finished")
     result = finish_session(
         records,
         state.report_dir,
@@ -809,12 +810,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _confirm_regressions(config: pytest.Config, state: SacbenchState, records: list[RunRecord]) -> None:
     """Re-run every item whose first stage reads ``regressed`` on ``state.confirm`` fresh seeds.
 
-    The gate's first stage is computed here as the report will compute it; each confirmation run
-    trains in this (controller) process, one after another, through `sacbench.executor.train_isolated`,
-    and its record is written to ``<session>/confirm/runs/`` as soon as it finishes, so a resumed
-    session keeps it.
+    The gate's first stage is computed here as the report will compute it.  The confirmation runs
+    are submitted together (`_confirm_executor`: side by side where the session ran side by side)
+    and each record is written to ``<session>/confirm/runs/`` as soon as it is collected, so a
+    resumed session keeps it.
     """
-    from sacbench.executor import train_isolated
+    from sacbench.executor import run_all
     from sacbench.session import CONFIRM_DIR, confirmation_seeds, gate, load_confirmations
 
     first, baselines = gate(records, state.baseline_dir, state.compare_rule, state.bootstrap_seed, state.bootstrap_reps)
@@ -822,18 +823,57 @@ def _confirm_regressions(config: pytest.Config, state: SacbenchState, records: l
     if not regressed:
         return
     done = {(r.task, r.preset, r.seed) for r in load_confirmations(state.report_dir)}
-    out = state.report_dir / CONFIRM_DIR / "runs"
+    cases = [
+        Case(comparison.task, comparison.preset, seed)
+        for comparison in regressed
+        for seed in confirmation_seeds(
+            [r for r in records if (r.task, r.preset) == (comparison.task, comparison.preset)],
+            baselines.get((comparison.task, comparison.preset)),
+            state.confirm,
+        )
+        if (comparison.task, comparison.preset, seed) not in done
+    ]
+    executor = _confirm_executor(config, state)
     _terminal_line(config, f"sacbench: {len(regressed)} item(s) read regressed; confirming each on {state.confirm}"
-                           " fresh seeds")  # fmt: skip
-    for comparison in regressed:
-        item = [r for r in records if (r.task, r.preset) == (comparison.task, comparison.preset)]
-        for seed in confirmation_seeds(item, baselines.get((comparison.task, comparison.preset)), state.confirm):
-            if (comparison.task, comparison.preset, seed) in done:
+                           f" fresh seeds ({_where(executor)})")  # fmt: skip
+    out = state.report_dir / CONFIRM_DIR / "runs"
+    try:
+        for key, outcome, _ in run_all(executor, [(case.id, run_config(state, case)) for case in cases]):
+            if isinstance(outcome, Exception):  # lost beyond its retries: no record, the item reads fewer seeds
+                _terminal_line(config, f"  confirm {key}: lost ({type(outcome).__name__}: {outcome})")
                 continue
-            case = Case(comparison.task, comparison.preset, seed)
-            record = train_isolated(run_config(state, case))
-            save_run(record, out)
-            _terminal_line(config, f"  confirm {case.id}: {record.status.value}")
+            save_run(outcome, out)
+            _terminal_line(config, f"  confirm {key}: {outcome.status.value}")
+    finally:
+        if executor is not state.executor:
+            executor.shutdown()
+
+
+def _confirm_executor(config: pytest.Config, state: SacbenchState) -> Any:
+    """Where the confirmation runs train.
+
+    On the session's Ray cluster when it used one; in as many processes as xdist had workers when
+    it used xdist (each run on a core of its own, as the workers' were); else here, one after another.
+    """
+    from sacbench.executor import LocalExecutor, PoolExecutor
+
+    if state.executor is not None:
+        return state.executor
+    workers = config.getoption("numprocesses", None)
+    if isinstance(workers, int) and workers > 1 and config.getoption("dist", "no") != "no":
+        return PoolExecutor(workers)
+    return LocalExecutor()
+
+
+def _where(executor: Any) -> str:
+    """``on the Ray cluster``, ``2 at a time`` or ``one after another``."""
+    from sacbench.executor import PoolExecutor, RayExecutor
+
+    if isinstance(executor, RayExecutor):
+        return "on the Ray cluster"
+    if isinstance(executor, PoolExecutor):
+        return f"{executor.workers} at a time"
+    return "one after another"
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -16,6 +16,32 @@ collect_ignore = [] if ISAACLAB_INSTALLED else ["isaaclab_cpu"]
 of its own, where a missing Isaac Lab fails it instead of skipping."""
 
 
+def _load_matplotlib() -> None:
+    """Import all of matplotlib that a report uses, once, before any in-process pytester session.
+
+    Pytester's in-process runs (``runpytest``) drop every module first imported during the run.
+    `sacbench.report` imports ``matplotlib.lines`` at import time and pyplot only when it draws, so
+    the first in-process session that drew a figure left ``matplotlib.lines`` and the modules it
+    loaded in place and dropped ``pyplot``, ``figure`` and ``gridspec``; the next one re-imported
+    those beside the kept ones and failed in ``plt.subplots`` ("Single argument to subplot must be
+    a three-digit integer, not GridSpec(1, 1)[0:1, 0:1]": two ``SubplotSpec`` classes).  Whether
+    it did depended on which earlier test had drawn a figure in the process.
+    """
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, _ = plt.subplots(1, 1, squeeze=False)
+    fig.savefig(io.BytesIO(), format="png")
+    plt.close(fig)
+
+
+_load_matplotlib()
+
+
 def pytest_report_header() -> str:
     """Say whether the real-Isaac-Lab module is collected, so that leaving it out is never silent."""
     if ISAACLAB_INSTALLED:

@@ -583,5 +583,12 @@ def test_learning_identity_up_to_the_shorter_run_and_the_first_divergence() -> N
     (other,) = compare_runs(elsewhere, {key: baseline}, reps=200)
     assert other.identity is not None
     assert other.identity.endswith("identity is not expected: another CPU model (Y vs X)")
+    # the same CPU held to another instruction set runs other code: identity is not expected either
+    capped = [
+        replace(r, provenance=r.provenance | {"thread_env": {"XLA_FLAGS": "--xla_cpu_max_isa=AVX2"}}) for r in changed
+    ]
+    (isa,) = compare_runs(capped, {key: baseline}, reps=200)
+    assert isa.identity is not None
+    assert isa.identity.endswith("identity is not expected: another instruction-set setting (XLA AVX2 vs native)")
     # the learning-at-matched-samples row is the last shared checkpoint's
     assert same.attribution is not None and same.attribution.matched_steps == 65_536

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sacbench.executor import LocalExecutor, RayExecutor, make_executor, run_all
+from sacbench.executor import LocalExecutor, PoolExecutor, Progress, RayExecutor, make_executor, run_all
 from sacbench.records import RunRecord, load_runs
 from sacbench.sim.protocol import Backend
 from sacbench.train import Budget, RunConfig
@@ -60,6 +60,22 @@ def test_ray_gives_the_same_records_as_local(local_cluster: Any) -> None:
         assert isinstance(here, RunRecord) and isinstance(there, RunRecord)
         assert _comparable(there) == _comparable(here)
         assert there.provenance["packages"] == here.provenance["packages"]
+
+
+def test_a_process_pool_gives_the_same_records_as_local() -> None:
+    """Two runs at once, each in a spawned process of its own (the confirmation runs of an xdist night)."""
+    configs = [(f"a1-flat__ppo_sb3__s{seed}", _config(seed)) for seed in (0, 1)]
+    local = {key: outcome for key, outcome, _ in run_all(LocalExecutor(), configs)}
+    executor = PoolExecutor(2)
+    try:
+        pooled = {key: outcome for key, outcome, _ in run_all(executor, configs)}
+        assert executor.progress() == Progress(0, 0, 2, 0)
+    finally:
+        executor.shutdown()
+    for key, here in local.items():
+        there = pooled[key]
+        assert isinstance(here, RunRecord) and isinstance(there, RunRecord)
+        assert _comparable(there) == _comparable(here)
 
 
 def test_unknown_executor_is_named() -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from sacbench.algos import DEFAULT_MATRIX, PRESETS, Scale
 from sacbench.cli import main as cli_main
+from sacbench.records import load_runs
 
 pytest_plugins = ["pytester"]
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -318,10 +319,11 @@ def test_planted_regression_is_caught(bench: pytest.Pytester) -> None:
     )
     # 3 vs 3 seeds: only the most extreme of the 20 splits reaches p <= 0.05, as a broken box gives.
     # The nightly confirms a regression on as many fresh seeds (3, 4, 5): the broken box regresses again.
-    broken = bench.runpytest_subprocess(*common, "--sacbench-compare-fail", "mean@0.05")
+    # Under xdist, as a nightly runs, the confirmation runs train side by side too.
+    broken = bench.runpytest_subprocess(*common, "-n", "2", "--sacbench-compare-fail", "mean@0.05")
     broken.stdout.fnmatch_lines(
         [
-            "sacbench: 1 item(s) read regressed; confirming each on 3 fresh seeds",
+            "sacbench: 1 item(s) read regressed; confirming each on 3 fresh seeds (2 at a time)",
             "*confirm a1-flat-sac_tuned-s3: ok",
             "*regressed  a1-flat / sac_tuned*",
             "REGRESSED a1-flat / sac_tuned: regressed, confirmed by 3 fresh seeds: eval/episode_return*"
@@ -335,6 +337,12 @@ def test_planted_regression_is_caught(bench: pytest.Pytester) -> None:
     ]
     verdicts = json.loads((session / "verdicts.json").read_text())["verdicts"]
     assert [(v["verdict"], v["first_stage"]["verdict"]) for v in verdicts] == [("regressed", "regressed")]
+    confirmation = load_runs(session / "confirm" / "runs")
+    assert all(r.preset == "sac_tuned" and r.bounds["mode"] == "legacy" for r in confirmation)  # the conftest's box
+    # two at a time, each on a core of its own: the first two ran at once
+    first, second, _ = sorted(confirmation, key=lambda r: r.provenance["start_utc"])
+    assert first.provenance["cpu_pinning"]["cores"] != second.provenance["cpu_pinning"]["cores"]
+    assert second.provenance["start_utc"] < first.provenance["end_utc"]
 
 
 def test_a_first_stage_regression_the_confirmation_does_not_repeat_passes(bench: pytest.Pytester) -> None:
@@ -368,7 +376,7 @@ def test_a_first_stage_regression_the_confirmation_does_not_repeat_passes(bench:
     night = bench.runpytest_subprocess(*common, "--sacbench-compare-fail", "mean@0.05")
     night.stdout.fnmatch_lines(
         [
-            "sacbench: 1 item(s) read regressed; confirming each on 3 fresh seeds",
+            "sacbench: 1 item(s) read regressed; confirming each on 3 fresh seeds (one after another)",
             "*a1-flat / sac_tuned  (3 seeds vs 3)*",
         ]
     )
