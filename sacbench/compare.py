@@ -593,9 +593,9 @@ def identity_obstacles(runs: Sequence[RunRecord], baseline: Baseline) -> list[st
     threads = {_thread_setting(r.provenance.get("threads")) for r in runs}
     if threads != {_thread_setting(baseline.provenance.get("threads"))}:
         found.append("another thread setting")
-    isas = {isa_setting(r.provenance) for r in runs}
-    if isas != {isa_setting(baseline.provenance)}:
-        found.append(f"another instruction-set setting ({', '.join(sorted(isas))} vs {isa_setting(baseline.provenance)})")
+    isas, base_isa = {isa_setting(r.provenance) for r in runs}, isa_setting(baseline.provenance)
+    if isas != {base_isa}:
+        found.append(f"another instruction-set setting ({', '.join(sorted(isas))} vs {base_isa})")
     # XLA sizes its thread pool by the cores a process may use when it starts: pinning is a thread setting too.
     pinned = {_pinning([r.provenance.get("cpu_pinning")]) for r in runs}
     if pinned != {_pinning(baseline.provenance.get("cpu_pinning") or [None])}:

@@ -690,10 +690,18 @@ def _terminal_line(config: pytest.Config, text: str) -> None:
         return
     capture = config.pluginmanager.get_plugin("capturemanager")
     if capture is None:
-        reporter.write_line(text)
+        _write_line(reporter, text)
         return
     with capture.global_and_fixture_disabled():
-        reporter.write_line(text)
+        _write_line(reporter, text)
+
+
+def _write_line(reporter: Any, text: str) -> None:
+    """``text`` on a line of its own: after xdist's progress line too, which `write_line` would continue."""
+    writer = getattr(reporter, "_tw", None)  # pytest's TerminalWriter knows where its cursor is
+    if writer is not None and int(getattr(writer, "width_of_current_line", 0) or 0) > 0:
+        reporter.write("\n")
+    reporter.write_line(text)
 
 
 @pytest.fixture
@@ -855,8 +863,10 @@ def _confirm_executor(config: pytest.Config, state: SacbenchState) -> Any:
     On the session's Ray cluster when it used one; in as many processes as xdist had workers when
     it used xdist (each run on a core of its own, as the workers' were); else here, one after another.
     """
-    from sacbench.executor import LocalExecutor, PoolExecutor
+    from sacbench.executor import LocalExecutor, PoolExecutor, make_executor
 
+    if state.executor_kind == "ray" and state.executor is None:  # a resumed session with nothing left to run
+        state.executor = make_executor("ray", address=state.ray_address)
     if state.executor is not None:
         return state.executor
     workers = config.getoption("numprocesses", None)

@@ -169,12 +169,18 @@ def test_the_gate_rates_are_the_committed_simulation_output() -> None:
     runs = [float(r["confirmation runs per quiet night"]) for r in rows]
     bullet = readme.split("**Confirmation holds the night, and costs detection.**", 1)[1].split("\n- **", 1)[0]
     bullet = " ".join(bullet.split())
-    assert f"falls from {min(one):.1f}-{max(one):.1f} % to {min(both):.1f}-{max(both):.1f} %" in bullet
-    assert f"It costs {min(runs):.2f}-{max(runs):.2f} extra runs per quiet night" in bullet
+    assert f"falls from {_span(one, '.1f')} % to {_span(both, '.1f')} %" in bullet
+    assert f"It costs {_span(runs, '.2f')} extra runs per quiet night" in bullet
     assert max(both) <= 5.0  # the issue's target: at most 5 % of quiet nights fail with confirmation
     summary = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
-    assert f"holds false failures to {min(both):.1f}-{max(both):.1f} % of quiet nights" in summary
-    assert f"against {min(one):.1f}-{max(one):.1f} % without" in summary
+    assert f"holds false failures to {_span(both, '.1f')} % of quiet nights" in summary
+    assert f"against {_span(one, '.1f')} % without" in summary
+
+
+def _span(values: list[float], spec: str) -> str:
+    """``1.5-2.0``, or ``0.0`` when every value prints the same."""
+    low, high = format(min(values), spec), format(max(values), spec)
+    return low if low == high else f"{low}-{high}"
 
 
 PINNING = ROOT / "reports" / "reference" / "pinning"
@@ -196,6 +202,31 @@ def test_the_pinning_table_is_rebuilt_from_its_committed_records() -> None:
     assert indented[start : start + len(rebuilt)] == rebuilt
 
 
+DETERMINISM = ROOT / "reports" / "reference" / "determinism"
+
+
+def test_the_determinism_table_is_rebuilt_from_its_committed_records() -> None:
+    """The gate page's identity table is `benchmarks/determinism.py`'s table of the committed records, and
+    what the README says of it holds: identical under xdist everywhere, diverged somewhere on AVX2."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("determinism", ROOT / "benchmarks" / "determinism.py")
+    assert spec is not None and spec.loader is not None
+    determinism = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(determinism)
+    rebuilt = determinism.table(DETERMINISM)
+    assert rebuilt == (DETERMINISM / "table.md").read_text(encoding="utf-8").splitlines()
+    page = [line.strip() for line in _page("gate.md").splitlines()]
+    start = page.index(rebuilt[0])
+    assert page[start : start + len(rebuilt)] == rebuilt
+    rows = _tables("\n".join(rebuilt))[0]
+    assert len(rows) == len(determinism.PRESETS) * len(determinism.SEEDS)
+    assert all(row["xdist -n 2"].startswith("identical") for row in rows)
+    assert any(row["AVX2 only"].startswith("diverged") for row in rows)
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "learning is bit-identical alone, slowed or under xdist, and not across instruction sets" in readme
+
+
 README_LINES = 200  # issue 29: a README of at most about 200 lines; the rest lives in docs/
 
 
@@ -215,12 +246,31 @@ HEADLINE = ROOT / "reports" / "reference" / "baselines-pinned" / "a1-flat"
 def test_the_readme_headline_is_the_pinned_a1_flat_report() -> None:
     """Every figure of the README's headline table is the pinned A1 flat report's (results and "Cite this"),
     and the env-step ranges of its bullet are the records'."""
-    from sacbench.records import load_run
-
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## The headline, at equal CPU", 1)[1].split("\n## ", 1)[0]
+    _check_headline(section, HEADLINE)
+
+
+HEADLINE_5_MINUTES = ROOT / "reports" / "reference" / "headline-a1-flat-pinned"
+
+
+def test_the_five_minute_headline_is_its_pinned_report() -> None:
+    """The results page's 5-minute headline, table and env-step ranges, is the pinned 5-minute session's."""
+    section = _page("results.md").split("**The headline, 5 minutes, at equal CPU**", 1)[1]
+    section = section.split("**The post's method on the CPU**", 1)[0]
+    _check_headline(section, HEADLINE_5_MINUTES)
+    results = next(t for t in _tables((HEADLINE_5_MINUTES / "index.md").read_text()) if "return IQM [95% CI]" in t[0])
+    iqm = {r["preset"]: r["return IQM [95% CI]"].split()[0] for r in results}
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"At 5 minutes, pinned, PPO pulls away ({iqm['ppo_sb3']} against {iqm['sac_tuned']})" in readme
+
+
+def _check_headline(section: str, folder: Path) -> None:
+    """``section``'s one table and its "PPO a-b M" and "SAC a-b M" env-step ranges are ``folder``'s report's."""
+    from sacbench.records import load_run
+
     (rows,) = _tables(section)
-    report = (HEADLINE / "index.md").read_text(encoding="utf-8")
+    report = (folder / "index.md").read_text(encoding="utf-8")
     results = next(t for t in _tables(report) if t and "return IQM [95% CI]" in t[0])
     cite = next(t for t in _tables(report) if t and "env steps" in t[0])
     assert {row["preset"].strip("`") for row in rows} == {r["preset"] for r in results}
@@ -233,7 +283,7 @@ def test_the_readme_headline_is_the_pinned_a1_flat_report() -> None:
         assert row["env steps reached by every seed"] == cited["env steps"], preset
         training = "training return IQM [95% CI] at those env steps (machine-independent)"
         assert row["training return there, IQM [95 % CI]"] == cited[training], preset
-    records = [load_run(p) for p in sorted((HEADLINE / "runs").glob("*.json"))]
+    records = [load_run(p) for p in sorted((folder / "runs").glob("*.json"))]
     text = " ".join(section.split())
     for preset, name in (("ppo_sb3", "PPO"), ("sac_tuned", "SAC")):
         steps = [r.curves[-1]["env_steps"] for r in records if r.preset == preset]
@@ -301,24 +351,43 @@ def _speedup(verdict: dict[str, Any]) -> str:
     return f"{now / base - 1:+.0%}".replace("%", " %")
 
 
+PINNED_NAMES = {
+    "a1-flat": "A1 flat", "go1-flat": "Go1 flat", "anymal_b-flat": "ANYmal-B flat", "anymal_c-flat": "ANYmal-C flat",
+    "bdx-flat": "BD-X flat", "anymal_b-rough": "ANYmal-B rough", "bdx-rough": "BD-X rough",
+}  # fmt: skip
+"""The PPO items the results page lists as `unchanged` or `improved` against the unpinned baselines."""
+
+
 def test_the_pinned_sessions_verdicts_are_the_committed_ones() -> None:
     """What the results page says the gate said of the pinned sessions against the unpinned baselines."""
     from sacbench.metrics import EVAL_RETURN, TERRAIN_LEVEL_LATE
 
     text = " ".join(_page("results.md").split())
-    a1_flat, go1_flat = _pinned_verdict("a1-flat", "ppo_sb3"), _pinned_verdict("go1-flat", "ppo_sb3")
+    listed = text.split("- `unchanged`, with throughput named as what moved, on ", 1)[1].split("\n", 1)[0]
+    unchanged_part, improved_part = listed.split("`improved` on ", 1)
+    improved_part = improved_part.split(";", 1)[0]
+    for task, name in PINNED_NAMES.items():
+        verdict = _pinned_verdict(task, "ppo_sb3")
+        part = unchanged_part if name + " (" in unchanged_part else improved_part
+        assert name + " (" in part, f"{name} is not listed"
+        assert verdict["verdict"] == ("unchanged" if part is unchanged_part else "improved"), (task, verdict["verdict"])
+        assert verdict["attribution"]["cause"] == "throughput", task
+        assert f"{name} ({_difference(verdict, EVAL_RETURN):+.2f}, throughput {_speedup(verdict)}" in part
     a1_rough, go1_rough = _pinned_verdict("a1-rough", "ppo_sb3"), _pinned_verdict("go1-rough", "ppo_sb3")
-    assert (a1_flat["verdict"], go1_flat["verdict"], a1_rough["verdict"]) == ("unchanged", "improved", "regressed")
-    assert f"A1 flat PPO `unchanged` ({_difference(a1_flat, EVAL_RETURN):+.2f}, throughput {_speedup(a1_flat)})" in text
-    assert (
-        f"Go1 flat PPO `improved` ({_difference(go1_flat, EVAL_RETURN):+.2f}, throughput {_speedup(go1_flat)})" in text
-    )
+    assert a1_rough["verdict"] == "regressed"
     steps, (now, base) = a1_rough["attribution"]["matched_steps"], a1_rough["attribution"]["learning_values"]
     assert a1_rough["attribution"]["learning"] == "unchanged" and a1_rough["attribution"]["cause"] == "throughput"
     assert (
-        f"A1 rough PPO `regressed` (return {_difference(a1_rough, EVAL_RETURN):.2f}, late level"
+        f"`regressed` on A1 rough (return {_difference(a1_rough, EVAL_RETURN):.2f}, late level"
         f" {_difference(a1_rough, TERRAIN_LEVEL_LATE):.2f}) with throughput {_speedup(a1_rough)} and learning at"
         f" {steps:,} env steps unchanged ({now:.2f} against {base:.2f})" in text
+    )
+    anymal_c = _pinned_verdict("anymal_c-rough", "ppo_sb3")
+    assert anymal_c["verdict"] == "regressed"
+    assert (
+        f"ANYmal-C rough PPO read `regressed` on its late level ({_difference(anymal_c, TERRAIN_LEVEL_LATE):.2f},"
+        f" every seed at 0.00) while its return rose ({_difference(anymal_c, EVAL_RETURN):+.2f}), with throughput"
+        f" {_speedup(anymal_c)}" in text
     )
     assert go1_rough["verdict"] == "regressed"
     late = _difference(go1_rough, TERRAIN_LEVEL_LATE)

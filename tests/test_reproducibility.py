@@ -102,9 +102,7 @@ def test_checkpoints_sit_at_fixed_env_steps_with_fingerprints(alone: RunRecord) 
     assert len({row["fingerprint"]["critic"] for row in alone.checkpoints}) == len(steps)
 
 
-def test_a_repeated_run_of_the_same_seed_learns_identically(
-    alone: RunRecord, alone_at_tight_budget: RunRecord
-) -> None:
+def test_a_repeated_run_of_the_same_seed_learns_identically(alone: RunRecord, alone_at_tight_budget: RunRecord) -> None:
     again = alone_at_tight_budget
     assert again.status is RunStatus.OK, again.error
     assert again.checkpoints == alone.checkpoints  # rows and fingerprints, bit for bit, all three
