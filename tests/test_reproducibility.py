@@ -51,14 +51,14 @@ def alone(lock_dir: Path) -> RunRecord:
 
 
 def _tight_seconds(alone: RunRecord) -> float:
-    """A clock budget 15 % above what the run alone took for its three checkpoints.
+    """A clock budget 30 % above what the run alone took for its three checkpoints.
 
-    At the same speed a run reaches all three; at a speed ratio ``r`` to the run alone it collects
-    ``3.45 r`` checkpoints' worth of env steps: one or two for any ``0.29 < r < 0.87`` (beside a busy
-    process on its core ``r`` is 0.5-0.7).  A fixed 20 s let a run at ``r = 0.6`` reach both of two
-    checkpoints in CI.
+    At the same speed (within 30 %) a run reaches all three; at a speed ratio ``r`` to the run alone
+    it collects ``3.9 r`` checkpoints' worth of env steps: one or two for any ``0.26 < r < 0.77``, and
+    the test asserts ``r < 0.75`` (beside a busy process on its core ``r`` is 0.5-0.7).  A fixed 20 s
+    let a run at ``r = 0.6`` reach both of two checkpoints in CI.
     """
-    return round(1.15 * alone.timing.train_s, 1)
+    return round(1.3 * alone.timing.train_s, 1)
 
 
 @pytest.fixture(scope="module")
