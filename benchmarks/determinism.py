@@ -165,11 +165,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         if unknown := set(modes) - set(MODES):
             parser.error(f"--modes {args.modes!r}: unknown {sorted(unknown)}; expected a subset of {', '.join(MODES)}")
         run_modes(args.out, modes)
-        (args.out / "table.md").write_text("\n".join(table(args.out)) + "\n", encoding="utf-8")
-        (args.out / "gate.md").write_text("\n".join(gate_sentences(args.out)) + "\n", encoding="utf-8")
-    print("\n".join(table(args.out)))
+    rows, sentences = table(args.out), gate_sentences(args.out)  # each read and judged once
+    if not args.table:
+        (args.out / "table.md").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        (args.out / "gate.md").write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    print("\n".join(rows))
     print()
-    print("\n".join(gate_sentences(args.out)))
+    print("\n".join(sentences))
 
 
 if __name__ == "__main__":

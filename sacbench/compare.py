@@ -608,15 +608,15 @@ def identity_obstacles(runs: Sequence[RunRecord], baseline: Baseline) -> list[st
     return found
 
 
+_XLA_ISA_FLAG = "--xla_cpu_max_isa="
+
+
 def _thread_setting(threads: Any) -> str | None:
     """The thread count and XLA flags a run had (its instruction-set cap aside), or ``None`` when unrecorded."""
     if not isinstance(threads, dict):
         return None
     flags = [f for f in str(threads.get("xla_flags") or "").split() if not f.startswith(_XLA_ISA_FLAG)]
     return f"{threads.get('num_threads')} threads, XLA {' '.join(flags)}"
-
-
-_XLA_ISA_FLAG = "--xla_cpu_max_isa="
 
 
 def isa_setting(provenance: dict[str, Any]) -> str:
