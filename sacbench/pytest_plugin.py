@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -464,13 +464,12 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if config.stash[STATE].executor_kind == "ray" and (is_worker or config.getoption("numprocesses", None)):
         raise pytest.UsageError("--sacbench-executor=ray spreads the runs itself: do not combine it with xdist's -n")
-    if not is_worker and hasattr(signal, "SIGTERM"):
-        # SIGTERM (a scheduler's time limit) ends the session like Ctrl-C: finished records are kept
-        # and pytest_sessionfinish still writes the report from them.
-        config.stash[_PREVIOUS_SIGTERM] = signal.signal(signal.SIGTERM, _terminate)
+    if not is_worker:
+        _install_interrupt_handlers(config)
 
 
-_PREVIOUS_SIGTERM = pytest.StashKey[Any]()
+_PREVIOUS_HANDLERS = pytest.StashKey[dict[int, Any]]()
+_SIGNALS_RECEIVED = pytest.StashKey[list[int]]()
 
 
 def _confirm_count(config: pytest.Config, suite: Suite) -> int:
@@ -494,8 +493,64 @@ def _backend_options(config: pytest.Config, backend: Backend) -> dict[str, Any]:
     return options
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+def _install_interrupt_handlers(config: pytest.Config) -> None:
+    """End the session on SIGTERM or Ctrl-C like pytest's own Ctrl-C, remembering that it came.
+
+    SIGTERM (a scheduler's time limit) is turned into ``KeyboardInterrupt``: finished records are
+    kept and ``pytest_sessionfinish`` still writes the report from them.  The signal is remembered
+    because the exception can land inside a binding that swallows it: MuJoCo's pybind11 setters
+    turn it into "TypeError: incompatible function arguments", which would read as a failed run.
+    ``_signal_outranks_failures`` restores the interrupt.  A SIGINT that the shell ignores (a
+    background job) stays ignored.
+    """
+    received: list[int] = []
+
+    def interrupt(signum: int, frame: Any) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous: dict[int, Any] = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        current = signal.getsignal(signum)
+        if signum == signal.SIGINT and current is not signal.default_int_handler:
+            continue
+        previous[signum] = signal.signal(signum, interrupt)
+    config.stash[_PREVIOUS_HANDLERS] = previous
+    config.stash[_SIGNALS_RECEIVED] = received
+
+
+def _signal_outranks_failures(config: pytest.Config) -> Generator[None, Any, Any]:
+    """Wrap a test phase: after SIGTERM or Ctrl-C, whatever the phase raised (or not) is an interrupt."""
+    received = config.stash.get(_SIGNALS_RECEIVED, [])
+    try:
+        result = yield
+    except Exception as exc:
+        if received:
+            raise KeyboardInterrupt(
+                f"signal {received[0]} (it surfaced as {type(exc).__name__} from code that caught the interrupt)"
+            ) from exc
+        raise
+    if received:  # the interrupt was swallowed whole and the phase ran on
+        raise KeyboardInterrupt(f"signal {received[0]}")
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, Any, Any]:
+    """See ``_signal_outranks_failures``."""
+    return (yield from _signal_outranks_failures(item.config))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    """See ``_signal_outranks_failures``."""
+    return (yield from _signal_outranks_failures(item.config))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, Any, Any]:
+    """See ``_signal_outranks_failures``."""
+    return (yield from _signal_outranks_failures(item.config))
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -511,10 +566,9 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Give SIGTERM its previous handler back (pytest may run inside a longer-lived process)."""
-    previous = config.stash.get(_PREVIOUS_SIGTERM, None)
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
+    """Give SIGTERM and SIGINT their previous handlers back (pytest may run inside a longer-lived process)."""
+    for signum, previous in config.stash.get(_PREVIOUS_HANDLERS, {}).items():
+        signal.signal(signum, previous)
 
 
 def _assign_gpu(config: pytest.Config) -> None:

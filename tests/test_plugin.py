@@ -293,6 +293,56 @@ def test_sigterm_keeps_finished_records_and_writes_the_report(bench: pytest.Pyte
     assert f"({len(finished)} finished)" in (session / "index.md").read_text()
 
 
+BINDING_THAT_SWALLOWS_THE_INTERRUPT = """
+import os, signal, mujoco
+
+class SignalledWhileConverted:
+    def __float__(self):
+        os.kill(os.getpid(), signal.SIGTERM)  # a scheduler's time limit, arriving mid-call
+        return 0.0
+
+def test_builds_a_joint():
+    joint = mujoco.MjSpec().worldbody.add_body(name="b").add_joint(name="j")
+    joint.axis = [SignalledWhileConverted(), 1.0, 0.0]  # pybind11 reports the interrupt as a TypeError
+
+def test_never_reached():
+    pass
+"""
+
+CODE_THAT_SWALLOWS_THE_INTERRUPT = """
+import os, signal, time
+
+def test_runs_on():
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)
+    except KeyboardInterrupt:
+        pass  # as a library's blanket except would
+
+def test_never_reached():
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "surfaced"),
+    [(BINDING_THAT_SWALLOWS_THE_INTERRUPT, "*KeyboardInterrupt: signal 15 (it surfaced as TypeError*"),
+     (CODE_THAT_SWALLOWS_THE_INTERRUPT, "*KeyboardInterrupt: signal 15")],
+    ids=["turned-into-an-error", "swallowed-whole"],
+)  # fmt: skip
+def test_sigterm_caught_by_the_code_under_test_still_interrupts_the_session(
+    pytester: pytest.Pytester, source: str, surfaced: str
+) -> None:
+    # In CI a SIGTERM landed inside MuJoCo's model building: the real binding turned it into
+    # "TypeError: incompatible function arguments", and the session read as a failed run.
+    pytester.makepyfile(test_interrupted=source)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.INTERRUPTED, result.stdout.str()
+    result.stdout.fnmatch_lines([surfaced])
+    outcomes = result.parseoutcomes()
+    assert "failed" not in outcomes and "passed" not in outcomes  # the interrupted test is neither
+
+
 SMALL_SAC_SESSION = [
     "-p", "no:cacheprovider", "--sacbench-presets", "sac_tuned", "-k", "a1-flat", "--sacbench-seeds", "3",
     "--sacbench-budget", "4s", "--sacbench-eval-episodes", "8", "--sacbench-bootstrap-reps", "500",
