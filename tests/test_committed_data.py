@@ -12,12 +12,13 @@ import pytest
 
 from sacbench import metrics
 from sacbench.algos import DEFAULT_MATRIX, PRESETS, SUITES, Scale
-from sacbench.baselines import baseline_path, gated_metrics, load_baseline, stored_metrics, summarize_metrics
+from sacbench.baselines import baseline_path, load_baseline, stored_metrics, summarize_metrics
 from sacbench.cli import main as cli_main
 from sacbench.pytest_plugin import DEFAULT_BUDGET_S
 from sacbench.records import load_runs
 from sacbench.tasks import get_task, task_names
 from sacbench.thresholds import Threshold, load_thresholds, rule_metrics, threshold_from_baseline, threshold_from_post
+from sacbench.train import EVAL_PROTOCOL
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINES = sorted((ROOT / "baselines").glob("*/*/*.json"))
@@ -53,10 +54,9 @@ def test_committed_baseline_is_valid_and_where_it_belongs(path: Path) -> None:
     assert len(baseline.seeds) >= least, f"committed baselines of {baseline.budget_s:g} s hold at least {least} seeds"
     assert not baseline.overrides, "committed baselines are of the presets as registered"
     terrain = get_task(baseline.task).terrain.value
-    # The two protocol-1 baselines (A1 flat sac_default, sac_cpu_tuned) predate the stored episode
-    # length and their records are lost (docs/results.md, "Still protocol 1"): they hold the gated metrics only.
-    held = set(gated_metrics(terrain)) if baseline.eval_protocol == 1 else set(stored_metrics(terrain))
-    assert set(baseline.metrics) == held, "made by sacbench baseline"
+    # A protocol-1 baseline is never compared with tonight's runs ("evaluation differs"): none is committed.
+    assert baseline.eval_protocol == EVAL_PROTOCOL, "re-make it: the gate would answer 'inconclusive' against it"
+    assert set(baseline.metrics) == set(stored_metrics(terrain)), "made by sacbench baseline"
 
 
 @pytest.mark.parametrize("entry", THRESHOLDS.entries, ids=lambda t: f"{t.backend}-{t.task}-{t.preset}-{t.metric}")

@@ -407,3 +407,71 @@ def test_the_readme_bound_effect_reads_the_legacy_baselines() -> None:
     lengths = [v for b in legacy for v in b.metrics[EVAL_LENGTH]]
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert f"box falls in every evaluation episode, within {min(lengths):.0f}-{max(lengths):.0f} steps" in readme
+
+
+def _pinned_a1_flat(preset: str) -> tuple[Any, list[Any]]:
+    """The committed 2-minute A1 flat baseline of ``preset`` and the pinned records it was made from."""
+    from sacbench.records import load_runs
+
+    baseline = load_baseline(baseline_path(ROOT / "baselines", "mujoco", "cpu", "a1-flat", preset, budget_s=120.0))
+    folder = PINNED / ("a1-flat-extra" if preset in ("sac_cpu_tuned", "sac_default") else "a1-flat")
+    records = [r for r in load_runs(folder / "runs") if r.preset == preset]
+    assert sorted(r.seed for r in records) == sorted(baseline.seeds)
+    return baseline, records
+
+
+def _iqm_ci(baseline: Any) -> str:
+    point, low, high = baseline.summary[EVAL_RETURN]["IQM"]
+    return f"{point:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def _env_steps(records: list[Any]) -> str:
+    steps = [r.curves[-1]["env_steps"] / 1e6 for r in records]
+    return f"{min(steps):.2f}-{max(steps):.2f} M"
+
+
+def test_the_tuned_recipe_against_ppo_pinned_reads_the_baselines() -> None:
+    """'Pinned, at equal CPU, the winner is level with PPO at 2 minutes': the baselines and the gate's own test."""
+    import numpy as np
+
+    from sacbench.stats import permutation_test
+
+    (tuned, tuned_runs), (ppo, ppo_runs) = _pinned_a1_flat("sac_cpu_tuned"), _pinned_a1_flat("ppo_sb3")
+    sac, _ = _pinned_a1_flat("sac_tuned")
+    assert all(r.provenance["cpu_pinning"]["pinned"] for r in tuned_runs + ppo_runs)
+    text = " ".join(_page("results.md").split())
+    paragraph = text.split("**Pinned, at equal CPU, the winner is level with PPO at 2 minutes**", 1)[1].split("**", 1)[
+        0
+    ]
+    values = {name: np.array(b.metrics[EVAL_RETURN]) for name, b in (("tuned", tuned), ("ppo", ppo), ("sac", sac))}
+    against_ppo = permutation_test(values["tuned"], values["ppo"], "mean")
+    against_sac = permutation_test(values["tuned"], values["sac"], "mean")
+    assert against_ppo.p_upper > 0.05 and against_ppo.p_lower > 0.05  # level: neither way at the gate's level
+    assert against_sac.p_upper < 0.05
+    assert (
+        f"reads {_iqm_ci(tuned)} against PPO's {_iqm_ci(ppo)} (mean difference {against_ppo.difference:+.2f},"
+        f" one-sided exact permutation p = {against_ppo.p_upper:.2f}) and above `sac_tuned`'s {_iqm_ci(sac)}"
+        f" ({against_sac.difference:+.2f}, p = {against_sac.p_upper:.3f}), on {_env_steps(tuned_runs)} env steps"
+        f" against PPO's {_env_steps(ppo_runs)}" in paragraph
+    )
+
+
+def test_the_baselines_outside_the_matrix_read_their_pinned_records() -> None:
+    """The results page's bullet on A1 flat `sac_cpu_tuned` and `sac_default`, re-made pinned."""
+    from sacbench.metrics import EVAL_FALL_RATE
+
+    (tuned, tuned_runs), (control, control_runs) = _pinned_a1_flat("sac_cpu_tuned"), _pinned_a1_flat("sac_default")
+    text = " ".join(_page("results.md").split())
+    bullet = text.split("- **Outside the default matrix, re-made pinned**", 1)[1].split("- **", 1)[0]
+    falls = {
+        p: sum(r.final[EVAL_FALL_RATE] for r in runs) / len(runs)
+        for p, runs in (("t", tuned_runs), ("c", control_runs))
+    }
+    lengths = control.metrics[EVAL_LENGTH]
+    assert (
+        f"Pinned, `sac_cpu_tuned` reads {_iqm_ci(tuned)} on {_env_steps(tuned_runs)} env steps with"
+        f" {falls['t']:.0%} falls, and `sac_default` {_iqm_ci(control)}: it falls in {falls['c']:.0%} of its"
+        f" evaluation episodes, after {min(lengths):.0f}-{max(lengths):.0f} steps on average per seed"
+        in bullet.replace(" %", "%")
+    )
+    assert max(control.metrics[EVAL_RETURN]) < 0  # the control holds
