@@ -286,8 +286,8 @@ def _check_headline(section: str, folder: Path) -> None:
     records = [load_run(p) for p in sorted((folder / "runs").glob("*.json"))]
     text = " ".join(section.split())
     for preset, name in (("ppo_sb3", "PPO"), ("sac_tuned", "SAC")):
-        steps = [r.curves[-1]["env_steps"] for r in records if r.preset == preset]
-        assert f"{name} {min(steps) / 1e6:.2f}-{max(steps) / 1e6:.2f} M" in text.replace("collected ", ""), preset
+        runs = [r for r in records if r.preset == preset]
+        assert f"{name} {_env_steps(runs)}" in text.replace("collected ", ""), preset
 
 
 def _docs_extension(name: str) -> Any:
@@ -425,7 +425,13 @@ def _iqm_ci(baseline: Any) -> str:
     return f"{point:.2f} [{low:.2f}, {high:.2f}]"
 
 
+def _after(text: str, heading: str, end: str) -> str:
+    """The part of ``text`` after ``heading``, up to the next ``end``."""
+    return text.split(heading, 1)[1].split(end, 1)[0]
+
+
 def _env_steps(records: list[Any]) -> str:
+    """``"0.15-0.16 M"``: the range of the env steps ``records`` collected."""
     steps = [r.curves[-1]["env_steps"] / 1e6 for r in records]
     return f"{min(steps):.2f}-{max(steps):.2f} M"
 
@@ -440,9 +446,7 @@ def test_the_tuned_recipe_against_ppo_pinned_reads_the_baselines() -> None:
     sac, _ = _pinned_a1_flat("sac_tuned")
     assert all(r.provenance["cpu_pinning"]["pinned"] for r in tuned_runs + ppo_runs)
     text = " ".join(_page("results.md").split())
-    paragraph = text.split("**Pinned, at equal CPU, the winner is level with PPO at 2 minutes**", 1)[1].split("**", 1)[
-        0
-    ]
+    paragraph = _after(text, "**Pinned, at equal CPU, the winner is level with PPO at 2 minutes**", "**")
     values = {name: np.array(b.metrics[EVAL_RETURN]) for name, b in (("tuned", tuned), ("ppo", ppo), ("sac", sac))}
     against_ppo = permutation_test(values["tuned"], values["ppo"], "mean")
     against_sac = permutation_test(values["tuned"], values["sac"], "mean")
@@ -462,7 +466,7 @@ def test_the_baselines_outside_the_matrix_read_their_pinned_records() -> None:
 
     (tuned, tuned_runs), (control, control_runs) = _pinned_a1_flat("sac_cpu_tuned"), _pinned_a1_flat("sac_default")
     text = " ".join(_page("results.md").split())
-    bullet = text.split("- **Outside the default matrix, re-made pinned**", 1)[1].split("- **", 1)[0]
+    bullet = _after(text, "- **Outside the default matrix, re-made pinned**", "- **")
     falls = {
         p: sum(r.final[EVAL_FALL_RATE] for r in runs) / len(runs)
         for p, runs in (("t", tuned_runs), ("c", control_runs))
